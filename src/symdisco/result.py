@@ -1,0 +1,120 @@
+"""SymmetryResult: what every discovery method returns and every downstream use consumes."""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .errors import UserInputError
+from .io_utils import atomic_save, atomic_write_json
+from .lie.algebra import LieAlgebra
+
+
+def _finite_or_none(value):
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+@dataclass
+class SymmetryResult:
+    """The discovered Lie algebra plus how it was found; `save` writes the result.json contract."""
+
+    algebra: LieAlgebra
+    method: str
+    dataset: str
+    options: dict = field(default_factory=dict)
+    seed: int | None = None
+    seconds: float = 0.0
+    similarity: float | None = None
+    coefficient_law: dict | None = None
+    history: list = field(default_factory=list)
+    extras: dict = field(default_factory=dict)
+    action: dict | None = None
+
+    def __post_init__(self):
+        if not isinstance(self.algebra, LieAlgebra):
+            self.algebra = LieAlgebra(self.algebra)
+
+    @property
+    def generators(self) -> np.ndarray:
+        return self.algebra.numpy()
+
+    def similarity_to(self, truth) -> float:
+        from .lie.compare import similarity
+
+        return float(similarity(self.algebra, truth))
+
+    def to_dict(self) -> dict:
+        name, confidence = self.algebra.identify()
+        metric = self.algebra.invariant_metric()
+        record = {
+            "method": self.method,
+            "dataset": self.dataset,
+            "generators": self.generators.tolist(),
+            "similarity": _finite_or_none(self.similarity),
+            "algebra": name,
+            "algebra_confidence": _finite_or_none(confidence),
+            "closure_residual": _finite_or_none(self.algebra.closure_residual()),
+            "invariant_metric": None if metric is None else np.asarray(metric).tolist(),
+            "seconds": round(float(self.seconds), 3),
+            "seed": self.seed,
+            "options": self.options,
+            "coefficient_law": self.coefficient_law,
+            "action": self.action,
+        }
+        record.update(self.extras)
+        return record
+
+    def save(self, directory) -> Path:
+        """Write result.json, generators.npy, history.json and generators.png into `directory`."""
+        from .plots import basis_figure, history_figure, save_figure
+
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        atomic_save(directory / "generators.npy", lambda tmp: np.save(tmp, self.generators))
+        atomic_write_json(directory / "history.json", list(self.history))
+        save_figure(basis_figure(self.algebra.canonical().numpy(), title=self.summary_line()),
+                    directory / "generators.png")
+        if self.history:
+            save_figure(history_figure(self.history), directory / "losses.png")
+        atomic_write_json(directory / "result.json", self.to_dict())  # last: its presence means done
+        return directory
+
+    @classmethod
+    def load(cls, directory) -> "SymmetryResult":
+        path = Path(directory) / "result.json"
+        if not path.is_file():
+            raise UserInputError(f"{path}: no result.json here (run `symdisco discover` first)")
+        try:
+            record = json.loads(path.read_text())
+            generators = np.asarray(record["generators"], dtype=np.float64)
+        except (json.JSONDecodeError, KeyError, ValueError) as exc:
+            raise UserInputError(f"{path}: not a symdisco result ({exc})") from None
+        history_path = Path(directory) / "history.json"
+        history = json.loads(history_path.read_text()) if history_path.is_file() else []
+        known = {"method", "dataset", "generators", "similarity", "algebra", "algebra_confidence",
+                 "closure_residual", "invariant_metric", "seconds", "seed", "options",
+                 "coefficient_law", "action"}
+        return cls(
+            algebra=LieAlgebra(torch.as_tensor(generators)),
+            method=record["method"], dataset=record["dataset"], options=record.get("options", {}),
+            seed=record.get("seed"), seconds=record.get("seconds", 0.0),
+            similarity=record.get("similarity"), coefficient_law=record.get("coefficient_law"),
+            history=history, action=record.get("action"),
+            extras={k: v for k, v in record.items() if k not in known},
+        )
+
+    def summary_line(self) -> str:
+        name, confidence = self.algebra.identify()
+        sim = "n/a" if self.similarity is None else f"{self.similarity:.3f}"
+        return f"{self.method} on {self.dataset}: {self.algebra.k} generator(s) of {self.algebra.n}x{self.algebra.n}, " \
+               f"identified {name} ({confidence:.2f}), similarity to truth {sim}"
+
+    def __str__(self) -> str:
+        return self.summary_line() + "\n" + str(self.algebra)

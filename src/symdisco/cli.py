@@ -1,0 +1,208 @@
+"""The `symdisco` command: datasets, discover, report, bench, downstream.
+
+Bad input ends with one line on stderr and exit code 2; nothing is written to the output
+folder before the data and options have been checked.
+"""
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import sys
+from pathlib import Path
+
+from .errors import UserInputError
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr (no usage dump) and exit 2."""
+
+    def error(self, message):
+        raise UserInputError(f"{message} (see `{self.prog} --help`)")
+
+
+def _key_values(pairs: list[str] | None, what: str) -> dict:
+    options = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise UserInputError(f"{what} must look like KEY=VALUE, got {pair!r}")
+        key, value = pair.split("=", 1)
+        options[key.strip().replace("-", "_")] = value.strip()
+    return options
+
+
+def _method_flags() -> dict:
+    """Method-specific flags: the union of every method's CLI_OPTIONS (keyword -> (type, help))."""
+    from . import methods
+
+    flags: dict = {}
+    for name in methods.names():
+        try:
+            cls = methods.get(name)
+        except ImportError:
+            continue
+        for key, (kind, help_text) in getattr(cls, "CLI_OPTIONS", {}).items():
+            flags.setdefault(key, (kind, help_text, []))[2].append(name)
+    return flags
+
+
+def _bool(text: str) -> bool:
+    lowered = str(text).lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="symdisco", description="Discover the Lie-group symmetries hidden in a dataset.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    sub.add_parser("datasets", help="list the built-in datasets with sizes and ground truth",
+                   description="List the built-in datasets with their sizes, task, action and ground truth.")
+
+    discover = sub.add_parser("discover", help="discover the symmetry of a dataset",
+                              description="Discover the symmetry of DATA (a built-in name or a .npz/.csv/.h5/.pt file) "
+                                          "and write DIR/result.json, generators.npy and figures.")
+    discover.add_argument("data", metavar="DATA", help="built-in dataset name or path to a data file")
+    discover.add_argument("--method", default="liegan", help="liegan, symmetrygan, augerino, latent, lconv, augmenter")
+    discover.add_argument("--generators", type=int, default=None, metavar="K", help="number of generators")
+    discover.add_argument("--epochs", type=int, default=None, metavar="N", help="training epochs (upper bound)")
+    discover.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (runs are repeatable)")
+    discover.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto")
+    discover.add_argument("--out", default=None, metavar="DIR", help="output folder (default runs/DATA-METHOD)")
+    discover.add_argument("--x-key", default=None, help="name of the input array in a data file (default x)")
+    discover.add_argument("--y-key", default=None, help="name of the target array in a data file (default y)")
+    discover.add_argument("--data-option", "-D", action="append", metavar="KEY=VALUE",
+                          help="dataset option, e.g. -D k=7 for discrete-rotation (repeatable)")
+    discover.add_argument("--quiet", action="store_true", help="no progress bar")
+    for key, (kind, help_text, owners) in sorted(_method_flags().items()):
+        flag = "--" + key.replace("_", "-")
+        kind = _bool if kind is bool else kind
+        discover.add_argument(flag, dest=f"method_{key}", type=kind, default=None,
+                              help=f"{help_text} [{', '.join(owners)}]")
+
+    report = sub.add_parser("report", help="figures and a readable summary of a result folder",
+                            description="Print a readable summary of DIR/result.json and (re)draw its figures.")
+    report.add_argument("directory", metavar="DIR")
+
+    bench = sub.add_parser("bench", help="all methods on known-truth tasks",
+                           description="Run the discovery methods on tasks with known symmetry; print a table "
+                                       "and write JSON.")
+    bench.add_argument("--quick", action="store_true", help="small, fast configurations")
+    bench.add_argument("--out", default="runs/bench", metavar="DIR")
+    bench.add_argument("--seed", type=int, default=0)
+
+    downstream = sub.add_parser("downstream", help="use a symmetry in prediction (the paper's tables)",
+                                description="Train plain and symmetry-aware models on NAME (nbody2 or lorentz-jets) "
+                                            "and write DIR/table.json and DIR/table.md.")
+    downstream.add_argument("name", metavar="NAME")
+    downstream.add_argument("--out", required=True, metavar="DIR")
+    downstream.add_argument("--epochs", type=int, default=None)
+    downstream.add_argument("--seed", type=int, default=0)
+    downstream.add_argument("--device", default="cpu")
+    downstream.add_argument("--result", default=None, metavar="RESULT_DIR",
+                            help="use this saved discovery instead of running LieGAN")
+    downstream.add_argument("--data-option", "-D", action="append", metavar="KEY=VALUE")
+    downstream.add_argument("--quiet", action="store_true")
+    return parser
+
+
+def cmd_datasets(args) -> int:
+    from . import datasets
+
+    rows = datasets.describe_all()
+    print(f"{'name':<20} {'task':<15} {'action':<8} {'train x':<16} {'test x':<16} ground truth")
+    for row in rows:
+        sizes = row["sizes"]
+        print(f"{row['name']:<20} {row['task']:<15} {row['action']:<8} {str(sizes['train']['x']):<16} "
+              f"{str(sizes['test']['x']):<16} {row['ground_truth'] or '-'}")
+    return 0
+
+
+def _method_kwargs(args, cls) -> dict:
+    accepted = inspect.signature(cls.__init__).parameters
+    kwargs = {}
+    common = {"n_generators": args.generators, "epochs": args.epochs, "seed": args.seed, "device": args.device}
+    for key, value in common.items():
+        if value is not None and key in accepted:
+            kwargs[key] = value
+        elif value is not None and key not in ("seed", "device"):
+            raise UserInputError(f"--{key.replace('n_', '').replace('_', '-')} does not apply to method {cls.name}")
+    for key, value in vars(args).items():
+        if key.startswith("method_") and value is not None:
+            option = key[len("method_"):]
+            if option not in accepted:
+                raise UserInputError(f"--{option.replace('_', '-')} does not apply to method {cls.name}")
+            kwargs[option] = value
+    return kwargs
+
+
+def cmd_discover(args) -> int:
+    from . import datasets, methods
+
+    options = _key_values(args.data_option, "--data-option")
+    if args.x_key is not None:
+        options["x_key"] = args.x_key
+    if args.y_key is not None:
+        options["y_key"] = args.y_key
+    dataset = datasets.load(args.data, **options)
+    cls = methods.get(args.method)
+    from .training import resolve_device
+
+    resolve_device(args.device)
+    method = cls(**_method_kwargs(args, cls))
+    out = Path(args.out or f"runs/{Path(args.data).stem}-{args.method}")
+    if out.exists() and not out.is_dir():
+        raise UserInputError(f"--out {out}: exists and is not a folder")
+    result = method.fit(dataset, out=out, progress=not args.quiet)
+    result.save(out)
+    print(result)
+    print(f"wrote {out / 'result.json'}")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .report import write_report
+
+    print(write_report(args.directory))
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from .bench import run_bench
+
+    run_bench(args.out, quick=args.quick, seed=args.seed)
+    return 0
+
+
+def cmd_downstream(args) -> int:
+    from . import downstream
+
+    options = _key_values(args.data_option, "--data-option")
+    downstream.run(args.name, args.out, epochs=args.epochs, seed=args.seed, device=args.device,
+                   progress=not args.quiet, result=args.result, **options)
+    return 0
+
+
+COMMANDS = {"datasets": cmd_datasets, "discover": cmd_discover, "report": cmd_report, "bench": cmd_bench,
+            "downstream": cmd_downstream}
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except UserInputError as exc:
+        print(f"symdisco: error: {str(exc).splitlines()[0] if str(exc) else 'bad input'}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("symdisco: interrupted (a run with --out resumes from its last checkpoint)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

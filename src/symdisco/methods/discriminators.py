@@ -1,0 +1,110 @@
+"""Discriminators that tell real samples from transformed ones, one per kind of data.
+
+All take (x, y) where y may be None (unsupervised data), a float target, or integer
+class labels (embedded), and return one logit per sample.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def mlp(sizes: list[int], activation=nn.LeakyReLU, final_activation: bool = False) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(a, b))
+        if i < len(sizes) - 2 or final_activation:
+            layers.append(activation(0.2) if activation is nn.LeakyReLU else activation())
+    return nn.Sequential(*layers)
+
+
+class _LabelEncoder(nn.Module):
+    """Turns y into features: an embedding for class labels, the flattened values otherwise."""
+
+    def __init__(self, y_dim: int, n_classes: int | None, embed_dim: int = 16):
+        super().__init__()
+        self.embedding = nn.Embedding(n_classes, embed_dim) if n_classes else None
+        self.out_dim = embed_dim if n_classes else y_dim
+
+    def forward(self, y):
+        if y is None:
+            return None
+        if self.embedding is not None:
+            return self.embedding(y.long().reshape(-1))
+        return y.reshape(y.shape[0], -1).float()
+
+
+class MLPDiscriminator(nn.Module):
+    """MLP on the concatenation of flattened x and (embedded) y."""
+
+    def __init__(self, x_dim: int, y_dim: int = 0, n_classes: int | None = None,
+                 hidden: int = 64, layers: int = 2):
+        super().__init__()
+        self.labels = _LabelEncoder(y_dim, n_classes)
+        in_dim = x_dim + (self.labels.out_dim if (y_dim or n_classes) else 0)
+        self.net = mlp([in_dim] + [hidden] * layers + [1])
+
+    def forward(self, x, y=None):
+        features = [x.reshape(x.shape[0], -1)]
+        label = self.labels(y)
+        if label is not None:
+            features.append(label)
+        return self.net(torch.cat(features, dim=1)).squeeze(1)
+
+
+class SetDiscriminator(nn.Module):
+    """Permutation-invariant (Deep Sets) discriminator for particle clouds x (B, N, n).
+
+    Zero-padded particles are masked out, so padding never informs the verdict.
+    """
+
+    def __init__(self, point_dim: int, y_dim: int = 0, n_classes: int | None = None,
+                 hidden: int = 64, layers: int = 2):
+        super().__init__()
+        self.labels = _LabelEncoder(y_dim, n_classes)
+        self.phi = mlp([point_dim] + [hidden] * layers, final_activation=True)
+        extra = self.labels.out_dim if (y_dim or n_classes) else 0
+        self.rho = mlp([hidden + extra, hidden, 1])
+
+    def forward(self, x, y=None):
+        mask = (x.abs().sum(-1, keepdim=True) > 0).to(x.dtype)
+        pooled = (self.phi(x) * mask).sum(1) / mask.sum(1).clamp(min=1)
+        label = self.labels(y)
+        features = pooled if label is None else torch.cat([pooled, label], dim=1)
+        return self.rho(features).squeeze(1)
+
+
+class ConvDiscriminator(nn.Module):
+    """A small CNN for images x (B, C, H, W), with an optional label embedding."""
+
+    def __init__(self, channels: int, y_dim: int = 0, n_classes: int | None = None, hidden: int = 32):
+        super().__init__()
+        self.labels = _LabelEncoder(y_dim, n_classes)
+        self.features = nn.Sequential(
+            nn.Conv2d(channels, hidden, 3, padding=1), nn.LeakyReLU(0.2), nn.MaxPool2d(2),
+            nn.Conv2d(hidden, hidden, 3, padding=1), nn.LeakyReLU(0.2), nn.AdaptiveAvgPool2d(4),
+            nn.Flatten())
+        extra = self.labels.out_dim if (y_dim or n_classes) else 0
+        self.head = mlp([hidden * 16 + extra, hidden * 2, 1])
+
+    def forward(self, x, y=None):
+        features = self.features(x)
+        label = self.labels(y)
+        if label is not None:
+            features = torch.cat([features, label], dim=1)
+        return self.head(features).squeeze(1)
+
+
+def make_discriminator(x: torch.Tensor, y: torch.Tensor | None, action: str, n_classes: int | None,
+                       hidden: int, layers: int, kind: str = "auto") -> nn.Module:
+    """Pick the discriminator that fits the data: set for point clouds, CNN for images, else MLP."""
+    y_dim = 0 if y is None or n_classes else int(y[0].numel())
+    if kind == "auto":
+        kind = {"points": "set", "image": "cnn"}.get(action, "mlp")
+    if kind == "set":
+        return SetDiscriminator(x.shape[-1], y_dim, n_classes, hidden, layers)
+    if kind == "cnn":
+        return ConvDiscriminator(x.shape[1], y_dim, n_classes, hidden)
+    if kind == "mlp":
+        return MLPDiscriminator(int(x[0].numel()), y_dim, n_classes, hidden, layers)
+    raise ValueError(f"unknown discriminator {kind!r}; choose auto, mlp, set or cnn")

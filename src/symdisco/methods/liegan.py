@@ -1,0 +1,270 @@
+"""LieGAN (Yang et al., ICML 2023): adversarial discovery of a Lie algebra basis.
+
+A generator samples g = exp(sum_i w_i L_i) and transforms real (x, y) pairs; a
+discriminator tries to tell them from untransformed ones. When it can no longer, the
+data distribution is invariant under the group the L_i generate.
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..datasets.base import SymmetryDataset
+from ..lie.compare import similarity
+from ..lie.generators import make_generators
+from ..lie.sampling import CoefficientLaw, group_elements, make_law
+from ..training import Checkpointer, LossLog, Progress, resolve_device, seed_everything
+from .base import DiscoveryMethod, check_option
+from .discriminators import make_discriminator
+from .regularizers import nontrivial_penalty, orthogonality_penalty, sparsity_penalty, threshold_basis
+
+
+class SymmetryGenerator(nn.Module):
+    """Samples group elements from learnable generators and a coefficient law.
+
+    `n_active` masks the later channels, for incremental discovery (one channel at a time).
+    """
+
+    def __init__(self, generators: nn.Module, law: CoefficientLaw, normalize: bool = True):
+        super().__init__()
+        self.generators, self.law, self.normalize = generators, law, normalize
+        self.register_buffer("n_active", torch.tensor(law.k))
+
+    def basis(self) -> torch.Tensor:
+        """The generators; with `normalize`, each scaled to Frobenius norm sqrt(2) (so(2)'s J).
+
+        For continuous groups the scale of L is not identifiable (w L = (w s)(L / s)), and
+        left free it drifts to zero, where every transformation is near the identity and the
+        discriminator has nothing to say; fixing it lets the law alone set the step size.
+        """
+        basis = self.generators()
+        if not self.normalize:
+            return basis
+        norms = basis.reshape(basis.shape[0], -1).norm(dim=1).clamp(min=1e-12)
+        return basis * (2 ** 0.5 / norms)[:, None, None]
+
+    def forward(self, batch_size: int, generator: torch.Generator | None = None):
+        coefficients = self.law.sample(batch_size, generator)
+        mask = (torch.arange(self.law.k, device=coefficients.device) < self.n_active).to(coefficients.dtype)
+        coefficients = coefficients * mask
+        return group_elements(self.basis(), coefficients), coefficients
+
+
+def discriminator_loss(d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
+    return (F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
+            + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
+
+
+def generator_loss(d_fake: torch.Tensor) -> torch.Tensor:
+    return F.binary_cross_entropy_with_logits(d_fake, torch.ones_like(d_fake))
+
+
+def rotation_angle(generator_2x2: torch.Tensor, step: float = 1.0) -> float:
+    """The angle of exp(step * L) for a 2x2 L: |Im| of its eigenvalues, in [0, pi]."""
+    eigenvalues = torch.linalg.eigvals(step * generator_2x2.double())
+    angle = eigenvalues.imag.abs().max().item()
+    return math.pi - abs(math.pi - angle % (2 * math.pi)) if angle > math.pi else angle
+
+
+class LieGAN(DiscoveryMethod):
+    """Adversarial symmetry discovery; see the module docstring and the README for knobs.
+
+    parameterization: "auto" (blocks for stacked states, affine for images, full otherwise),
+    "full", "blocks", "affine", or "subspace" (with `span`, an (m, n, n) basis to search in).
+    law: "normal", "uniform" (a subset of the group) or "integer" (a discrete group with
+    `law_step` per unit of the integer).
+    """
+
+    name = "liegan"
+    CLI_OPTIONS = {
+        "law": (str, "coefficient law: normal, uniform (subset of the group), integer (discrete group)"),
+        "law_step": (float, "integer law: step of the integer grid"),
+        "parameterization": (str, "generators: auto, full, blocks, affine"),
+        "batch_size": (int, "batch size"),
+        "hidden": (int, "discriminator width"),
+        "nontrivial": (str, "non-triviality regulariser: cosine, relative, norm, none"),
+        "orthogonality": (str, "orthogonality regulariser: cosine, killing, none"),
+        "incremental": (bool, "discover one generator channel at a time"),
+        "threshold": (float, "zero generator entries below this fraction of the largest"),
+    }
+
+    def __init__(self, n_generators: int = 1, *, parameterization: str = "auto", span=None,
+                 law: str = "normal", law_scale: float = 1.0, law_step: float = 1.0, max_steps: int = 4,
+                 learn_law: bool = False, epochs: int = 30, batch_size: int = 256,
+                 lr_generator: float = 2e-2, lr_discriminator: float = 2e-3,
+                 discriminator: str = "auto", hidden: int = 64, layers: int = 2,
+                 nontrivial: str = "cosine", w_nontrivial: float = 0.1,
+                 orthogonality: str = "cosine", w_orthogonality: float = 1.0,
+                 sparsity_p: float = 1.0, w_sparsity: float = 0.0,
+                 incremental: bool = False, fooled_accuracy: float = 0.6, threshold: float = 0.0,
+                 early_stopping: bool = True, tolerance: float = 1e-4, patience: int = 3,
+                 check_every: int = 20, init_scale: float = 1.0, seed: int = 0, device: str = "cpu",
+                 checkpoint_every: int = 1):
+        self.n_generators = n_generators
+        self.parameterization = parameterization
+        self.span = span
+        self.law = law
+        self.law_scale = law_scale
+        self.law_step = law_step
+        self.max_steps = max_steps
+        self.learn_law = learn_law
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr_generator = lr_generator
+        self.lr_discriminator = lr_discriminator
+        self.discriminator = discriminator
+        self.hidden = hidden
+        self.layers = layers
+        self.nontrivial = nontrivial
+        self.w_nontrivial = w_nontrivial
+        self.orthogonality = orthogonality
+        self.w_orthogonality = w_orthogonality
+        self.sparsity_p = sparsity_p
+        self.w_sparsity = w_sparsity
+        self.incremental = incremental
+        self.fooled_accuracy = fooled_accuracy
+        self.threshold = threshold
+        self.early_stopping = early_stopping
+        self.tolerance = tolerance
+        self.patience = patience
+        self.check_every = check_every
+        self.init_scale = init_scale
+        self.seed = seed
+        self.device = device
+        self.checkpoint_every = checkpoint_every
+
+    # -- construction ----------------------------------------------------------------
+    def _parameterization(self, dataset: SymmetryDataset) -> tuple[str, int]:
+        kind = self.parameterization
+        check_option("parameterization", kind, ["auto", "full", "blocks", "affine", "subspace"])
+        if kind == "auto":
+            kind = {"blocks": "blocks", "image": "affine"}.get(dataset.action, "full")
+        if kind == "blocks":
+            return kind, int(dataset.action_options.get("block_dim", 2))
+        if kind == "affine":
+            return kind, 3
+        return kind, dataset.x_action().base_dim(dataset.x[:1])
+
+    def build(self, dataset: SymmetryDataset, generator: torch.Generator):
+        """The symmetry generator and discriminator for this dataset (before training)."""
+        check_option("law", self.law, ["normal", "uniform", "integer"])
+        kind, n = self._parameterization(dataset)
+        generators = make_generators(kind, self.n_generators, n, span=self.span, generator=generator,
+                                     init_scale=self.init_scale)
+        if self.law == "normal":
+            law = make_law("normal", self.n_generators, scale=self.law_scale, learnable=self.learn_law)
+        elif self.law == "uniform":
+            law = make_law("uniform", self.n_generators, half_width=self.law_scale, learnable=self.learn_law)
+        else:
+            law = make_law("integer", self.n_generators, step=self.law_step, max_steps=self.max_steps)
+        symmetry = SymmetryGenerator(generators, law, normalize=self.law != "integer")
+        if self.incremental:
+            symmetry.n_active.fill_(1)
+        n_classes = int(dataset.y.max()) + 1 if dataset.task == "classification" else None
+        disc = make_discriminator(dataset.x, dataset.y, dataset.action, n_classes, self.hidden, self.layers,
+                                  kind=self.discriminator)
+        return symmetry, disc
+
+    # -- training --------------------------------------------------------------------
+    def fit(self, dataset: SymmetryDataset, *, out=None, progress: bool = True, callback=None):
+        """Train on `dataset`; `callback(step, basis)` may return True to stop (benchmarks)."""
+        start = time.perf_counter()
+        rng = seed_everything(self.seed)
+        device = resolve_device(self.device)
+        symmetry, disc = self.build(dataset, rng)
+        symmetry.to(device), disc.to(device)
+        opt_g = torch.optim.Adam(symmetry.parameters(), lr=self.lr_generator, betas=(0.5, 0.99))
+        opt_d = torch.optim.Adam(disc.parameters(), lr=self.lr_discriminator, betas=(0.5, 0.99))
+        action = dataset.task_action()
+        x = dataset.x.to(device)
+        y = None if dataset.y is None else dataset.y.to(device)
+
+        checkpoints = Checkpointer(out, every=self.checkpoint_every)
+        log = LossLog(None if out is None else f"{out}/losses.jsonl")
+        first_epoch, state = 0, {"stable_checks": 0, "step": 0, "stopped_early": False}
+        resumed = checkpoints.load()
+        if resumed is not None:
+            epoch, saved = resumed
+            symmetry.load_state_dict(saved["symmetry"]), disc.load_state_dict(saved["discriminator"])
+            opt_g.load_state_dict(saved["opt_g"]), opt_d.load_state_dict(saved["opt_d"])
+            rng.set_state(saved["rng"])
+            state = saved["state"]
+            first_epoch = epoch + 1
+
+        n = len(x)
+        steps_per_epoch = math.ceil(n / self.batch_size)
+        previous = symmetry.basis().detach().clone()
+        bar = Progress(self.epochs * steps_per_epoch, desc=f"liegan {dataset.name}", enabled=progress,
+                       initial=first_epoch * steps_per_epoch)
+        stop = state["stopped_early"]
+        epoch = first_epoch - 1
+        for epoch in range(first_epoch, self.epochs):
+            if stop:
+                break
+            totals = {"loss_d": 0.0, "loss_g": 0.0, "d_real_acc": 0.0, "d_fake_acc": 0.0}
+            order = torch.randperm(n, generator=rng).to(device)
+            for i in range(steps_per_epoch):
+                idx = order[i * self.batch_size:(i + 1) * self.batch_size]
+                xb = x[idx]
+                yb = None if y is None else y[idx]
+                g, _ = symmetry(len(idx), rng)
+                gx, gy = action.apply(g, xb, yb)
+
+                d_real, d_fake = disc(xb, yb), disc(gx.detach(), None if gy is None else gy.detach())
+                loss_d = discriminator_loss(d_real, d_fake)
+                opt_d.zero_grad(set_to_none=True)
+                loss_d.backward()
+                opt_d.step()
+
+                basis = symmetry.basis()
+                loss_g = (generator_loss(disc(gx, gy))
+                          + self.w_nontrivial * nontrivial_penalty(xb, gx, basis, self.nontrivial)
+                          + self.w_orthogonality * orthogonality_penalty(basis, self.orthogonality)
+                          + self.w_sparsity * sparsity_penalty(basis, self.sparsity_p))
+                opt_g.zero_grad(set_to_none=True)
+                loss_g.backward()
+                opt_g.step()
+
+                totals["loss_d"] += loss_d.item()
+                totals["loss_g"] += loss_g.item()
+                totals["d_real_acc"] += (d_real > 0).float().mean().item()
+                totals["d_fake_acc"] += (d_fake < 0).float().mean().item()
+                state["step"] += 1
+                bar.update(1, loss_d=loss_d.item(), loss_g=loss_g.item())
+                if callback is not None and callback(state["step"], symmetry.basis().detach()):
+                    stop = True
+                    break
+                if state["step"] % self.check_every == 0 and self.early_stopping and not stop:
+                    current = symmetry.basis().detach()
+                    settled = float(similarity(previous, current)) > 1 - self.tolerance
+                    previous = current.clone()
+                    state["stable_checks"] = state["stable_checks"] + 1 if settled else 0
+                    all_active = int(symmetry.n_active) == self.n_generators
+                    if state["stable_checks"] >= self.patience and all_active:
+                        stop = state["stopped_early"] = True
+                        break
+            row = log.write(epoch, **{k: v / max(1, i + 1) for k, v in totals.items()},
+                            n_active=int(symmetry.n_active))
+            fooled = (row["d_real_acc"] + row["d_fake_acc"]) / 2 < self.fooled_accuracy
+            if self.incremental and fooled and int(symmetry.n_active) < self.n_generators:
+                symmetry.n_active += 1
+                state["stable_checks"] = 0
+            if checkpoints.due(epoch) or stop:
+                checkpoints.save(epoch, symmetry=symmetry.state_dict(), discriminator=disc.state_dict(),
+                                 opt_g=opt_g.state_dict(), opt_d=opt_d.state_dict(), rng=rng.get_state(),
+                                 state=dict(state))
+        bar.close()
+
+        basis = threshold_basis(symmetry.basis().detach().cpu(), self.threshold)
+        extras = {"steps": state["step"], "epochs_run": epoch + 1, "stopped_early": bool(state["stopped_early"])}
+        if basis.shape[-1] == 2 and self.law == "integer":
+            extras["rotation_angle"] = [rotation_angle(b, self.law_step) for b in basis]
+        result = self.make_result(basis, dataset, time.perf_counter() - start,
+                                  coefficient_law=symmetry.law.describe(), history=log.rows,
+                                  action=dataset.x_action().describe(), extras=extras)
+        self.symmetry_, self.discriminator_ = symmetry, disc
+        return result

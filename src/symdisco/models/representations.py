@@ -1,0 +1,568 @@
+"""Representations of a matrix group given by its generators, EMLP-style and small.
+
+A `Group` is just generators: a Lie algebra basis `(k, n, n)` (discovered or known) and
+optionally discrete generators `(d, n, n)`. Representations are built from its base action
+`V` (the group's own n x n matrices) by duals, direct sums and tensor products:
+
+    G = Group(result)                 # a SymmetryResult, LieAlgebra, tensor or array
+    V, S = G.V, G.S                   # base rep and the trivial (scalar) rep
+    rep = 4 * V + V**2 + 3 * S        # or Rep.parse("4*V + V**2 + 3*S", G)
+
+Every rep knows its `dim`, the action of the Lie algebra generators (`lie_generators()`,
+drho(L) as matrices; Kronecker sums for products), of the discrete generators, and of any
+group element (`rho(g)`). `equivariant_basis(rep_in, rep_out)` solves
+drho_out(L) W - W drho_in(L) = 0 for every generator (and rho_out(h) W = W rho_in(h) for the
+discrete ones) by a null-space solve with a relative tolerance; solves are cached per group.
+Everything is float64.
+"""
+from __future__ import annotations
+
+import ast
+import math
+from collections import OrderedDict
+
+import torch
+
+from symdisco.errors import UserInputError
+
+DTYPE = torch.float64
+
+
+# ----------------------------------------------------------------------------- the group
+
+
+def _as_basis(obj) -> torch.Tensor:
+    """The Lie algebra basis (k, n, n) of a SymmetryResult, LieAlgebra, tensor or array."""
+    if hasattr(obj, "algebra"):  # SymmetryResult
+        obj = obj.algebra
+    if hasattr(obj, "basis"):  # LieAlgebra
+        obj = obj.basis
+    basis = torch.as_tensor(obj).detach().to(dtype=DTYPE, device="cpu")
+    if basis.ndim == 2:
+        basis = basis[None]
+    if basis.ndim != 3 or basis.shape[-1] != basis.shape[-2]:
+        raise UserInputError(
+            f"Lie algebra generators must have shape (k, n, n); got {tuple(basis.shape)}"
+        )
+    return basis
+
+
+class Group:
+    """A matrix group given by Lie algebra generators and optional discrete generators.
+
+    `lie`: (k, n, n) Lie algebra basis, or anything with `.basis` / `.algebra.basis`.
+    `discrete`: (d, n, n) group elements that generate the discrete part (e.g. reflections).
+    """
+
+    def __init__(self, lie=None, discrete=None, name=None):
+        self.lie = _as_basis(lie) if lie is not None else None
+        self.discrete = _as_basis(discrete) if discrete is not None else None
+        if self.lie is None and self.discrete is None:
+            raise UserInputError("a Group needs Lie algebra generators or discrete generators")
+        if self.lie is None:
+            self.lie = torch.zeros(0, *self.discrete.shape[1:], dtype=DTYPE)
+        if self.discrete is None:
+            self.discrete = torch.zeros(0, *self.lie.shape[1:], dtype=DTYPE)
+        if self.lie.shape[1:] != self.discrete.shape[1:]:
+            raise UserInputError(
+                f"Lie generators act on R^{self.lie.shape[-1]} but discrete generators on "
+                f"R^{self.discrete.shape[-1]}"
+            )
+        self.name = name or getattr(getattr(lie, "algebra", lie), "name", None)
+        self._cache = {}
+
+    @classmethod
+    def from_any(cls, obj, discrete=None) -> "Group":
+        if isinstance(obj, Group):
+            return obj if discrete is None else cls(obj.lie, discrete, obj.name)
+        if discrete is None and hasattr(obj, "extras") and isinstance(obj.extras, dict):
+            discrete = obj.extras.get("discrete_generators")
+        return cls(obj, discrete)
+
+    @property
+    def n(self) -> int:
+        return self.lie.shape[-1]
+
+    @property
+    def k(self) -> int:
+        return self.lie.shape[0]
+
+    @property
+    def V(self) -> "Rep":
+        return Base(self)
+
+    @property
+    def S(self) -> "Rep":
+        return Scalar(self)
+
+    def sample(self, batch_size=None, scale=1.0, generator=None) -> torch.Tensor:
+        """Random elements exp(sum_i w_i L_i) (w ~ N(0, scale^2)) times random discrete words.
+
+        Returns (n, n) when batch_size is None, else (B, n, n); float64.
+        """
+        b = 1 if batch_size is None else batch_size
+        w = torch.randn(b, self.k, generator=generator, dtype=DTYPE) * scale
+        g = torch.linalg.matrix_exp(torch.einsum("bk,kij->bij", w, self.lie))
+        for h in self.discrete:
+            flip = torch.rand(b, generator=generator, dtype=DTYPE) < 0.5
+            g = torch.where(flip[:, None, None], g @ h, g)
+        return g[0] if batch_size is None else g
+
+    def __repr__(self):
+        return f"Group(name={self.name!r}, k={self.k}, n={self.n}, discrete={self.discrete.shape[0]})"
+
+
+# ------------------------------------------------------------------------ representations
+
+
+class Rep:
+    """A finite-dimensional representation of a `Group`. Subclasses: Scalar, Base, Dual, Sum, Product."""
+
+    group: Group
+
+    # --- what every rep defines
+    @property
+    def dim(self) -> int:
+        raise NotImplementedError
+
+    def lie_generators(self) -> torch.Tensor:
+        """drho(L_i) for every Lie algebra generator: (k, dim, dim)."""
+        raise NotImplementedError
+
+    def rho(self, g: torch.Tensor) -> torch.Tensor:
+        """The representation of base group elements g (..., n, n): (..., dim, dim)."""
+        raise NotImplementedError
+
+    def key(self):
+        """Structural identity (hashable); equal keys on the same group mean equal reps."""
+        raise NotImplementedError
+
+    # --- derived
+    def discrete_generators(self) -> torch.Tensor:
+        return self.rho(self.group.discrete)
+
+    def components(self) -> list["Rep"]:
+        """Direct-sum components in order (a non-sum rep is its own single component)."""
+        return [self]
+
+    @property
+    def is_scalar(self) -> bool:
+        return False
+
+    @property
+    def size(self) -> int:
+        return self.dim
+
+    @property
+    def T(self) -> "Rep":
+        return self.dual()
+
+    def dual(self) -> "Rep":
+        return Dual(self)
+
+    def __add__(self, other):
+        if isinstance(other, int) and other == 0:  # sum([...])
+            return self
+        if isinstance(other, int):
+            return Sum([self, other * Scalar(self.group)])
+        return Sum([self, other])
+
+    def __radd__(self, other):
+        if isinstance(other, int) and other == 0:
+            return self
+        if isinstance(other, int):
+            return Sum([other * Scalar(self.group), self])
+        return Sum([other, self])
+
+    def __mul__(self, other):
+        if isinstance(other, int):
+            return self.__rmul__(other)
+        return Product(self, other)
+
+    def __rmul__(self, other):
+        if not isinstance(other, int) or other < 0:
+            return NotImplemented
+        if other == 0:
+            return Sum([])
+        return Sum([self] * other)
+
+    def __pow__(self, power: int):
+        if not isinstance(power, int) or power < 0:
+            raise ValueError("rep ** power needs a non-negative integer power")
+        if power == 0:
+            return Scalar(self.group)
+        out = self
+        for _ in range(power - 1):
+            out = Product(out, self)
+        return out
+
+    def __eq__(self, other):
+        return isinstance(other, Rep) and self.group is other.group and self.key() == other.key()
+
+    def __hash__(self):
+        return hash((id(self.group), self.key()))
+
+    def __repr__(self):
+        return _format_key(self.key())
+
+    # --- parse
+    @staticmethod
+    def parse(text: str, group: Group) -> "Rep":
+        """A rep from an expression in V (base), S (scalar), Vstar / dual(...):
+        "4*V", "V**2 + 3*S", "2*V + Vstar"."""
+        return _parse_rep(text, group)
+
+
+class Scalar(Rep):
+    """The trivial one-dimensional representation."""
+
+    def __init__(self, group: Group):
+        self.group = group
+
+    dim = property(lambda self: 1)
+    is_scalar = property(lambda self: True)
+
+    def lie_generators(self):
+        return torch.zeros(self.group.k, 1, 1, dtype=DTYPE)
+
+    def rho(self, g):
+        return torch.ones(*g.shape[:-2], 1, 1, dtype=g.dtype, device=g.device)
+
+    def dual(self):
+        return self
+
+    def key(self):
+        return ("S",)
+
+
+class Base(Rep):
+    """The group's own action on R^n."""
+
+    def __init__(self, group: Group):
+        self.group = group
+
+    dim = property(lambda self: self.group.n)
+
+    def lie_generators(self):
+        return self.group.lie
+
+    def rho(self, g):
+        return g
+
+    def key(self):
+        return ("V",)
+
+
+class Dual(Rep):
+    """The dual (contragredient) rep: drho*(L) = -drho(L)^T, rho*(g) = rho(g)^{-T}."""
+
+    def __init__(self, rep: Rep):
+        self.rep, self.group = rep, rep.group
+
+    dim = property(lambda self: self.rep.dim)
+    is_scalar = property(lambda self: self.rep.is_scalar)
+
+    def lie_generators(self):
+        return -self.rep.lie_generators().transpose(-1, -2)
+
+    def rho(self, g):
+        return torch.linalg.inv(self.rep.rho(g)).transpose(-1, -2)
+
+    def dual(self):
+        return self.rep
+
+    def components(self):
+        parts = self.rep.components()
+        return [self] if len(parts) == 1 else [p.dual() for p in parts]
+
+    def key(self):
+        return ("*", self.rep.key())
+
+
+class Sum(Rep):
+    """Direct sum: block-diagonal action. Nested sums are flattened."""
+
+    def __init__(self, reps):
+        reps = list(reps)
+        self.group = next((r.group for r in reps), None)
+        flat = []
+        for r in reps:
+            if r.group is not self.group:
+                raise UserInputError("cannot combine representations of different groups")
+            flat.extend(r.reps if isinstance(r, Sum) else [r])
+        self.reps = flat
+
+    dim = property(lambda self: sum(r.dim for r in self.reps))
+    is_scalar = property(lambda self: all(r.is_scalar for r in self.reps))
+
+    def lie_generators(self):
+        return torch.stack(
+            [torch.block_diag(*blocks) for blocks in zip(*[r.lie_generators() for r in self.reps])]
+        ) if self.group.k else torch.zeros(0, self.dim, self.dim, dtype=DTYPE)
+
+    def rho(self, g):
+        mats = [r.rho(g) for r in self.reps]
+        out = torch.zeros(*g.shape[:-2], self.dim, self.dim, dtype=g.dtype, device=g.device)
+        i = 0
+        for m in mats:
+            d = m.shape[-1]
+            out[..., i : i + d, i : i + d] = m
+            i += d
+        return out
+
+    def components(self):
+        return [c for r in self.reps for c in r.components()]
+
+    def dual(self):
+        return Sum([r.dual() for r in self.reps])
+
+    def key(self):
+        return ("+",) + tuple(r.key() for r in self.reps)
+
+
+class Product(Rep):
+    """Tensor product: drho(L) = drho_a(L) (x) I + I (x) drho_b(L), rho(g) = rho_a(g) (x) rho_b(g)."""
+
+    def __init__(self, a: Rep, b: Rep):
+        if a.group is not b.group:
+            raise UserInputError("cannot combine representations of different groups")
+        self.a, self.b, self.group = a, b, a.group
+
+    dim = property(lambda self: self.a.dim * self.b.dim)
+    is_scalar = property(lambda self: self.a.is_scalar and self.b.is_scalar)
+
+    def lie_generators(self):
+        la, lb = self.a.lie_generators(), self.b.lie_generators()
+        ia = torch.eye(self.a.dim, dtype=DTYPE)
+        ib = torch.eye(self.b.dim, dtype=DTYPE)
+        return torch.stack([kron(x, ib) + kron(ia, y) for x, y in zip(la, lb)]) \
+            if self.group.k else torch.zeros(0, self.dim, self.dim, dtype=DTYPE)
+
+    def rho(self, g):
+        ra, rb = self.a.rho(g), self.b.rho(g)
+        out = ra[..., :, None, :, None] * rb[..., None, :, None, :]
+        return out.reshape(*g.shape[:-2], self.dim, self.dim)
+
+    def dual(self):
+        return Product(self.a.dual(), self.b.dual())
+
+    def key(self):
+        return ("x", self.a.key(), self.b.key())
+
+
+def kron(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Kronecker product of two matrices (also fine for non-contiguous inputs)."""
+    return (a[:, None, :, None] * b[None, :, None, :]).reshape(
+        a.shape[0] * b.shape[0], a.shape[1] * b.shape[1])
+
+
+def _format_key(key) -> str:
+    tag = key[0]
+    if tag in ("S", "V"):
+        return tag
+    if tag == "*":
+        return _format_key(key[1]) + "*"
+    if tag == "x":
+        return f"({_format_key(key[1])} x {_format_key(key[2])})"
+    if len(key) == 1:
+        return "0"
+    counts = OrderedDict()
+    for k in key[1:]:
+        counts[k] = counts.get(k, 0) + 1
+    return " + ".join((f"{c}{_format_key(k)}" if c > 1 else _format_key(k)) for k, c in counts.items())
+
+
+def _parse_rep(text: str, group: Group) -> Rep:
+    names = {"V": Base(group), "S": Scalar(group), "Vstar": Dual(Base(group))}
+
+    def ev(node):
+        if isinstance(node, ast.Expression):
+            return ev(node.body)
+        if isinstance(node, ast.Name) and node.id in names:
+            return names[node.id]
+        if isinstance(node, ast.Constant) and isinstance(node.value, int):
+            return node.value
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dual" \
+                and len(node.args) == 1:
+            return ev(node.args[0]).dual()
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mult, ast.Pow)):
+            left, right = ev(node.left), ev(node.right)
+            if isinstance(node.op, ast.Add):
+                return left + right
+            if isinstance(node.op, ast.Mult):
+                return left * right
+            return left ** right
+        raise UserInputError(
+            f"cannot read the representation {text!r}: use V, S, Vstar, dual(...), integers, + * **"
+        )
+
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise UserInputError(f"cannot read the representation {text!r}: {exc.msg}") from None
+    rep = ev(tree)
+    if isinstance(rep, int):
+        rep = rep * Scalar(group)
+    return rep
+
+
+def as_rep(rep, group: Group) -> Rep:
+    """A Rep from a Rep, an expression string ("4*V"), an int (that many scalars) or a callable of V."""
+    if isinstance(rep, Rep):
+        if rep.group is not group:
+            raise UserInputError("the representation was built on a different group")
+        return rep
+    if isinstance(rep, str):
+        return Rep.parse(rep, group)
+    if isinstance(rep, int):
+        return rep * Scalar(group)
+    if callable(rep):
+        return as_rep(rep(Base(group)), group)
+    raise UserInputError(f"expected a representation (Rep or expression like '4*V'); got {rep!r}")
+
+
+# --------------------------------------------------------------------------- null spaces
+
+
+EXACT_RTOL = 1e-7  # below this (relative singular value) a direction is null for any generators
+
+
+def nullspace(constraint: torch.Tensor, tol: float | None = None, max_rtol: float = 0.1,
+              min_gap: float = 10.0) -> torch.Tensor:
+    """Orthonormal basis (r, N) of the (approximate) null space of `constraint` (M, N), float64.
+
+    Singular values are taken relative to the largest. With `tol` given, directions with
+    relative singular value <= tol are null. With `tol=None` (the default, meant for
+    approximate, discovered generators) the cut is placed at the largest jump (ratio >=
+    `min_gap`) among relative singular values below `max_rtol`; values below 1e-7 always
+    count as null; with no clear jump only those are kept.
+    """
+    c = constraint.to(DTYPE)
+    n = c.shape[-1]
+    if c.shape[0] == 0 or not torch.any(c != 0):
+        return torch.eye(n, dtype=DTYPE)
+    if c.shape[0] > n:  # Gram matrix: N x N eigenproblem instead of an M x N SVD
+        gram = c.T @ c
+        evals, evecs = torch.linalg.eigh(gram)
+        s = evals.clamp_min(0).sqrt()
+        vecs = evecs.T
+    else:
+        _, sv, vh = torch.linalg.svd(c, full_matrices=True)
+        s = torch.zeros(n, dtype=DTYPE)
+        s[: sv.shape[0]] = sv
+        order = torch.argsort(s)
+        s, vecs = s[order], vh[order]
+    rel = s / s.max()
+    if tol is not None:
+        return vecs[rel <= tol]
+    exact = int((rel <= EXACT_RTOL).sum())
+    floored = rel.clamp_min(EXACT_RTOL)
+    r, best = exact, min_gap
+    for i in range(n - 1):  # a cut after i: rel[: i + 1] is the null space
+        if rel[i] > max_rtol:
+            break
+        ratio = float(floored[i + 1] / floored[i])
+        if ratio >= best:
+            r, best = i + 1, ratio
+    return vecs[: max(r, exact)]
+
+
+def _normalized(blocks: torch.Tensor) -> torch.Tensor:
+    norms = blocks.flatten(1).norm(dim=1).clamp_min(1e-300)
+    return blocks / norms[:, None, None]
+
+
+def constraint_matrix(rep_in: Rep, rep_out: Rep) -> torch.Tensor:
+    """Stacked linear constraints on vec(W) (row-major), W: (dim_out, dim_in).
+
+    drho_out(L) W - W drho_in(L)  ->  (drho_out(L) (x) I - I (x) drho_in(L)^T) vec(W), one block
+    per generator, each scaled to unit Frobenius norm; likewise rho_out(h) (x) I - I (x) rho_in(h)^T
+    for discrete generators.
+    """
+    i_in, i_out = torch.eye(rep_in.dim, dtype=DTYPE), torch.eye(rep_out.dim, dtype=DTYPE)
+    blocks = []
+    for a, b in ((rep_out.lie_generators(), rep_in.lie_generators()),
+                 (rep_out.discrete_generators(), rep_in.discrete_generators())):
+        for x, y in zip(a, b):
+            blocks.append(kron(x, i_in) - kron(i_out, y.T))
+    if not blocks:
+        return torch.zeros(0, rep_in.dim * rep_out.dim, dtype=DTYPE)
+    c = torch.stack(blocks)
+    nonzero = c.flatten(1).norm(dim=1) > 0
+    c = torch.cat([_normalized(c[nonzero]), c[~nonzero]]) if nonzero.any() else c
+    return c.reshape(-1, c.shape[-1])
+
+
+def _solve_hom(rep_in: Rep, rep_out: Rep, tol) -> torch.Tensor:
+    """Equivariant maps between two (leaf) reps: (r, dim_out, dim_in), orthonormal in Frobenius."""
+    group = rep_in.group
+    key = ("hom", rep_in.key(), rep_out.key(), tol)
+    if key not in group._cache:
+        if rep_in.is_scalar and rep_out.is_scalar:
+            basis = torch.ones(1, rep_out.dim * rep_in.dim, dtype=DTYPE)
+        else:
+            basis = nullspace(constraint_matrix(rep_in, rep_out), tol=tol)
+        group._cache[key] = basis.reshape(-1, rep_out.dim, rep_in.dim)
+    return group._cache[key]
+
+
+def leaf_types(rep: Rep):
+    """Group the direct-sum components of `rep` by type.
+
+    Returns a list of (leaf_rep, index) with index a LongTensor (multiplicity, leaf.dim) of the
+    positions of each copy in the flattened rep.
+    """
+    types = OrderedDict()
+    offset = 0
+    for comp in rep.components():
+        types.setdefault(comp.key(), [comp, []])[1].append(
+            torch.arange(offset, offset + comp.dim))
+        offset += comp.dim
+    return [(comp, torch.stack(idx)) for comp, idx in types.values()]
+
+
+def equivariant_basis(rep_in: Rep, rep_out: Rep, tol: float | None = None) -> torch.Tensor:
+    """Dense basis (r, dim_out, dim_in) of all equivariant linear maps rep_in -> rep_out.
+
+    Solved block by block over the direct-sum components (one cached solve per pair of
+    component types); use `EquivariantLinear` for large reps, which never forms this tensor.
+    """
+    out = []
+    for leaf_o, idx_o in leaf_types(rep_out):
+        for leaf_i, idx_i in leaf_types(rep_in):
+            q = _solve_hom(leaf_i, leaf_o, tol)
+            for a in range(idx_o.shape[0]):
+                for b in range(idx_i.shape[0]):
+                    for m in q:
+                        w = torch.zeros(rep_out.dim, rep_in.dim, dtype=DTYPE)
+                        w[idx_o[a][:, None], idx_i[b][None, :]] = m
+                        out.append(w)
+    if not out:
+        return torch.zeros(0, rep_out.dim, rep_in.dim, dtype=DTYPE)
+    return torch.stack(out)
+
+
+def invariant_forms(rep: Rep, tol: float | None = None) -> torch.Tensor:
+    """Symmetric bilinear forms J (m, dim, dim) with drho(L)^T J + J drho(L) = 0 (invariant
+    quadratic <x, x>_J); orthonormal in Frobenius norm, each scaled to max |entry| = 1."""
+    key = ("forms", rep.key(), tol)
+    cache = rep.group._cache
+    if key not in cache:
+        maps = _solve_hom(rep, rep.dual(), tol)  # J: V -> V*, rho*(g) J = J rho(g)
+        sym = 0.5 * (maps + maps.transpose(-1, -2))
+        if sym.shape[0]:
+            u, s, vh = torch.linalg.svd(sym.flatten(1), full_matrices=False)
+            keep = s > 1e-6 * max(float(s.max()), 1e-300)
+            sym = vh[keep].reshape(-1, rep.dim, rep.dim)
+            sym = sym / sym.flatten(1).abs().max(dim=1).values[:, None, None]
+            diag = torch.diagonal(sym, dim1=-2, dim2=-1)  # sign: largest diagonal entry > 0
+            pick = diag.abs().argmax(dim=1, keepdim=True)
+            sign = torch.where(diag.gather(1, pick) >= 0, 1.0, -1.0).to(DTYPE)
+            sym = sym * sign[:, :, None]
+        cache[key] = sym
+    return cache[key]
+
+
+def invariant_vectors(rep: Rep, tol: float | None = None) -> torch.Tensor:
+    """Basis (r, dim) of the vectors fixed by the group (the allowed biases)."""
+    return equivariant_basis(Scalar(rep.group), rep, tol)[..., 0]

@@ -117,3 +117,18 @@ def make_law(name: str, k: int, **options) -> CoefficientLaw:
         return LAWS[name](k, **options)
     except KeyError:
         raise ValueError(f"unknown coefficient law {name!r}; choose from {sorted(LAWS)}") from None
+
+
+def group_log(elements: torch.Tensor) -> torch.Tensor:
+    """The principal matrix logarithm of each element (B, n, n) or (n, n) (scipy's logm).
+
+    Inverse of `group_elements` near the identity: it turns a single learned group element
+    (as SymmetryGAN finds) back into a Lie algebra element.
+    """
+    import numpy as np
+    from scipy.linalg import logm
+
+    array = elements.detach().cpu().double().numpy()
+    flat = array.reshape(-1, *array.shape[-2:])
+    logs = np.stack([np.real_if_close(logm(m), tol=1e6).real for m in flat])
+    return torch.from_numpy(logs.reshape(array.shape)).to(elements.dtype)

@@ -16,15 +16,17 @@ def _flat_unit(basis: torch.Tensor) -> torch.Tensor:
 def nontrivial_penalty(x: torch.Tensor, gx: torch.Tensor, basis: torch.Tensor, kind: str = "cosine") -> torch.Tensor:
     """Small when the transformation really moves the data (so the identity is not a solution).
 
-    cosine: mean cosine similarity between x and g.x; relative: minus the relative change
-    |g.x - x| / |x| (capped at 1); norm: minus the mean generator norm (capped at 1).
+    cosine: mean cosine similarity between x and g.x (pushes towards large moves);
+    relative: minus the relative change |g.x - x| / |x|, capped at 0.5 (about a 30 degree
+    rotation), so it only keeps g away from the identity and does not bias a discrete
+    angle; norm: minus the mean generator norm (capped at 1).
     """
     x, gx = x.reshape(x.shape[0], -1), gx.reshape(gx.shape[0], -1)
     if kind == "cosine":
         return torch.nn.functional.cosine_similarity(x, gx, dim=1, eps=1e-8).mean()
     if kind == "relative":
         change = (gx - x).norm(dim=1) / x.norm(dim=1).clamp(min=1e-8)
-        return -change.clamp(max=1.0).mean()
+        return -change.clamp(max=0.5).mean()
     if kind == "norm":
         return -basis.reshape(basis.shape[0], -1).norm(dim=1).clamp(max=1.0).mean()
     if kind == "none":

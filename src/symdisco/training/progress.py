@@ -52,9 +52,10 @@ class LossLog:
         return row
 
     def read(self) -> list[dict]:
-        rows: dict[int, dict] = {}
+        rows: list[dict] = []
         for line in self.path.read_text().splitlines():
             if line.strip():
                 row = json.loads(line)
-                rows[row["epoch"]] = row  # a resumed run rewrites later epochs; keep the last
-        return [rows[e] for e in sorted(rows)]
+                # a run resumed at epoch e supersedes everything logged from e on
+                rows = [r for r in rows if r["epoch"] < row["epoch"]] + [row]
+        return rows

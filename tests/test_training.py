@@ -1,0 +1,44 @@
+"""Training infrastructure: seeds, devices, loss logs and checkpoints that a run resumes from."""
+import pytest
+import torch
+
+from symdisco.errors import UserInputError
+from symdisco.training import Checkpointer, LossLog, resolve_device, seed_everything
+
+
+def test_seed_everything_makes_draws_repeatable():
+    a = torch.randn(3, generator=seed_everything(5))
+    b = torch.randn(3, generator=seed_everything(5))
+    assert torch.equal(a, b)
+
+
+def test_resolve_device():
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_device("auto").type in ("cpu", "cuda", "mps")
+    with pytest.raises(UserInputError, match="unknown device"):
+        resolve_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(UserInputError, match="CUDA is not available"):
+            resolve_device("cuda")
+
+
+def test_loss_log_appends_and_a_resumed_run_overwrites_later_epochs(tmp_path):
+    log = LossLog(tmp_path / "losses.jsonl")
+    for epoch in range(3):
+        log.write(epoch, loss=float(epoch))
+    resumed = LossLog(tmp_path / "losses.jsonl")
+    resumed.write(1, loss=10.0)
+    assert [r["loss"] for r in LossLog(tmp_path / "losses.jsonl").rows] == [0.0, 10.0]
+
+
+def test_checkpoint_round_trip_is_atomic(tmp_path):
+    model = torch.nn.Linear(2, 2)
+    checkpoints = Checkpointer(tmp_path, every=2)
+    assert checkpoints.load() is None
+    assert not checkpoints.due(0) and checkpoints.due(1)
+    checkpoints.save(1, model=model.state_dict())
+    epoch, states = checkpoints.load()
+    clone = torch.nn.Linear(2, 2)
+    clone.load_state_dict(states["model"])
+    assert epoch == 1 and torch.equal(clone.weight, model.weight)
+    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]  # no temp files left

@@ -1,0 +1,170 @@
+"""LieAlgebra and the catalogue: structure constants, closure, Killing form, invariant forms."""
+import numpy as np
+import pytest
+import torch
+
+from symdisco.lie import known
+from symdisco.lie.algebra import LieAlgebra, commutator, structure_constants
+
+F64 = torch.float64
+
+
+def well_conditioned(n, generator):
+    """Random invertible matrix with singular values in [1/e, e]."""
+    u, _ = torch.linalg.qr(torch.randn(n, n, dtype=F64, generator=generator))
+    v, _ = torch.linalg.qr(torch.randn(n, n, dtype=F64, generator=generator))
+    return u @ torch.diag(torch.exp(2 * torch.rand(n, dtype=F64, generator=generator) - 1)) @ v
+
+
+def change_of_basis(basis, generator):
+    """A random basis of the same span."""
+    return torch.einsum("ab,bij->aij", well_conditioned(basis.shape[0], generator), basis)
+
+
+@pytest.mark.parametrize("make", [lambda: known.so(3), known.lorentz, known.sl2, lambda: known.so_pq(2, 2)])
+def test_structure_constants_reproduce_commutators(make):
+    gen = torch.Generator().manual_seed(1)
+    basis = change_of_basis(make().basis, gen)
+    c = LieAlgebra(basis).structure_constants()
+    rebuilt = torch.einsum("ijl,lab->ijab", c, basis)
+    direct = commutator(basis[:, None], basis[None, :])
+    assert direct.abs().max() > 0.1
+    torch.testing.assert_close(rebuilt, direct, atol=1e-10, rtol=0)
+    # antisymmetric in (i, j)
+    torch.testing.assert_close(c, -c.transpose(0, 1), atol=1e-10, rtol=0)
+
+
+def test_structure_constants_batched_and_so3_values():
+    so3 = known.so(3).basis
+    batch = torch.stack([so3, 2 * so3])
+    c = structure_constants(batch)
+    assert c.shape == (2, 3, 3, 3)
+    torch.testing.assert_close(c[1], 2 * c[0])
+    # L01 = E01 - E10, L02, L12: [L01, L02] = -L12
+    assert c[0, 0, 1, 2].item() == pytest.approx(-1.0)
+
+
+def test_killing_form_so3_negative_definite():
+    killing = known.so(3).killing_form()
+    torch.testing.assert_close(killing, -2.0 * torch.eye(3, dtype=F64))
+    gen = torch.Generator().manual_seed(2)
+    random_basis = LieAlgebra(change_of_basis(known.so(3).basis, gen))
+    assert torch.linalg.eigvalsh(random_basis.killing_form()).max() < -1e-3
+
+
+def test_killing_form_signatures():
+    for algebra, (negative, positive) in [(known.lorentz(), (3, 3)), (known.sl2(), (1, 2)), (known.so(4), (6, 0))]:
+        eigenvalues = torch.linalg.eigvalsh(algebra.killing_form())
+        assert int((eigenvalues < -1e-9).sum()) == negative
+        assert int((eigenvalues > 1e-9).sum()) == positive
+    assert known.translations(2).killing_form().abs().max() == 0
+
+
+@pytest.mark.parametrize("make", [lambda: known.so(3), known.lorentz, known.sl2, lambda: known.gl(3),
+                                  lambda: known.translations(2), lambda: known.so_pq(1, 2),
+                                  lambda: known.block_repeat(known.so(3), 3)])
+def test_closure_residual_zero_for_known_algebras(make):
+    gen = torch.Generator().manual_seed(3)
+    algebra = LieAlgebra(change_of_basis(make().basis, gen))
+    assert algebra.closure_residual() < 1e-10
+
+
+def test_closure_residual_large_for_random_pair_and_basis_independent():
+    gen = torch.Generator().manual_seed(4)
+    pair = torch.randn(2, 4, 4, dtype=F64, generator=gen)
+    residual = LieAlgebra(pair).closure_residual()
+    assert residual > 0.2
+    assert LieAlgebra(change_of_basis(pair, gen)).closure_residual() == pytest.approx(residual, rel=1e-9)
+
+
+def test_invariant_metric_lorentz_is_minkowski():
+    eta = known.minkowski_metric()
+    torch.testing.assert_close(known.lorentz().invariant_metric(), eta, atol=1e-10, rtol=0)
+    gen = torch.Generator().manual_seed(5)
+    for _ in range(3):
+        rebased = LieAlgebra(change_of_basis(known.lorentz().basis, gen))
+        torch.testing.assert_close(rebased.invariant_metric(), eta, atol=1e-8, rtol=0)
+        assert rebased.invariant_forms().shape == (1, 4, 4)
+    noisy = known.lorentz().basis + 1e-3 * torch.randn(6, 4, 4, dtype=F64, generator=gen)
+    torch.testing.assert_close(LieAlgebra(noisy).invariant_metric(), eta, atol=1e-2, rtol=0)
+
+
+def test_invariant_forms_conjugated_and_absent():
+    gen = torch.Generator().manual_seed(6)
+    g = well_conditioned(3, gen)
+    conjugated = LieAlgebra(g @ known.so(3).basis @ torch.linalg.inv(g))
+    metric = conjugated.invariant_metric()
+    expected = torch.linalg.inv(g).T @ torch.linalg.inv(g)
+    torch.testing.assert_close(metric, expected / expected.abs().max(), atol=1e-8, rtol=0)
+    for generator in conjugated.basis:
+        assert (generator.T @ metric + metric @ generator).abs().max() < 1e-8
+    assert torch.linalg.eigvalsh(metric).min() > 0          # so(3): positive definite
+    assert known.sl2().invariant_metric() is None           # sl(2) preserves only an antisymmetric form
+    assert known.sl2().invariant_forms().shape[0] == 0
+    torch.testing.assert_close(known.so_pq(2, 1).invariant_metric(), torch.diag(torch.tensor([1.0, 1, -1], dtype=F64)))
+
+
+def test_known_catalogue_shapes_and_preserved_metrics():
+    assert known.so(4).basis.shape == (6, 4, 4)
+    assert known.gl(3).basis.shape == (9, 3, 3)
+    assert known.translations(2).basis.shape == (2, 3, 3)
+    assert known.rotation_affine().basis.shape == (1, 3, 3)
+    assert known.scaling_affine().basis.shape == (1, 3, 3)
+    torch.testing.assert_close(known.scaling(3).basis[0], torch.eye(3, dtype=F64))
+    assert known.sl2().basis.diagonal(dim1=-2, dim2=-1).sum(-1).abs().max() == 0
+    for p, q in [(1, 3), (2, 2), (0, 3), (1, 1)]:
+        algebra = known.so_pq(p, q)
+        eta = torch.diag(torch.tensor([1.0] * p + [-1.0] * q, dtype=F64))
+        assert algebra.k == (p + q) * (p + q - 1) // 2
+        assert (algebra.basis.transpose(-1, -2) @ eta + eta @ algebra.basis).abs().max() == 0
+    eta = known.minkowski_metric()
+    lorentz = known.lorentz().basis
+    assert (lorentz.transpose(-1, -2) @ eta + eta @ lorentz).abs().max() == 0
+    assert (lorentz[:3] + lorentz[:3].transpose(-1, -2)).abs().max() == 0     # rotations antisymmetric
+    assert (lorentz[3:] - lorentz[3:].transpose(-1, -2)).abs().max() == 0     # boosts symmetric
+    # translations act on homogeneous points by shifting
+    point = torch.tensor([0.3, -0.2, 1.0], dtype=F64)
+    torch.testing.assert_close(torch.linalg.matrix_exp(0.5 * known.translations(2).basis[0]) @ point,
+                               torch.tensor([0.8, -0.2, 1.0], dtype=F64))
+
+
+def test_block_repeat():
+    repeated = known.block_repeat(known.so(2), 3)
+    assert repeated.basis.shape == (1, 6, 6)
+    torch.testing.assert_close(repeated.basis[0, 2:4, 2:4], known.so(2).basis[0])
+    assert repeated.basis[0, :2, 2:].abs().max() == 0
+    assert known.block_repeat(known.so(3).basis, 2).closure_residual() < 1e-12
+
+
+def test_numpy_input_float32_and_gradients():
+    algebra = LieAlgebra(known.so(3).numpy().astype(np.float32).astype(np.float64))
+    assert algebra.dtype == F64 and (algebra.k, algebra.n) == (3, 3)
+    single = algebra.to(torch.float32)
+    assert single.dtype == torch.float32
+    assert single.structure_constants().dtype == torch.float32
+    torch.testing.assert_close(single.killing_form(), -2.0 * torch.eye(3))
+    assert single.closure_residual() < 1e-5
+    basis = known.lorentz().basis.clone().requires_grad_(True)
+    c = LieAlgebra(basis).structure_constants()
+    (c ** 2).sum().backward()
+    assert basis.grad is not None and torch.isfinite(basis.grad).all() and basis.grad.abs().max() > 0
+    assert torch.autograd.gradcheck(structure_constants, (known.sl2().basis + 0.1).requires_grad_(True))
+
+
+def test_canonical_depends_on_span_only():
+    gen = torch.Generator().manual_seed(7)
+    for algebra in (known.so(3), known.lorentz(), known.sl2()):
+        reference = algebra.canonical().basis
+        rebased = LieAlgebra(change_of_basis(algebra.basis, gen)).canonical().basis
+        torch.testing.assert_close(rebased, reference, atol=1e-9, rtol=0)
+        assert reference.abs().amax((-1, -2)).sub(1).abs().max() < 1e-12
+    torch.testing.assert_close(known.so(3).canonical().basis, known.so(3).basis)
+    flipped = LieAlgebra(-3.0 * known.so(2).basis).canonical().basis
+    torch.testing.assert_close(flipped, known.so(2).basis)
+
+
+def test_str_shows_name_closure_and_numbers():
+    text = str(known.lorentz())
+    assert "so(1,3)" in text and "closure" in text and "+1.00" in text and "-1.00" in text
+    assert "L6" in text
+    assert "so(2)" in str(known.block_repeat(known.so(2), 8))   # shaded map for large n

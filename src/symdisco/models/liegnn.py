@@ -1,0 +1,147 @@
+"""LieGNN: a graph network for particle sets that is invariant under any group with an
+invariant metric J (L^T J + J L = 0 for every generator L), LorentzNet-style.
+
+    model = LieGNN(result)                 # J = result.algebra.invariant_metric()
+    model = LieGNN("minkowski")            # J = diag(1, -1, -1, -1): a Lorentz-invariant network
+    logits = model(x)                      # x (B, N, n) points; zero rows are padding
+
+Every input the network sees about the points is an inner product <a, b>_J = a^T J b, which
+the group preserves:
+
+* node features from <x_i, x_i>_J (plus optional per-node scalars `h`);
+* edge messages m_ij = phi_e(h_i, h_j, psi(<x_i - x_j, x_i - x_j>_J), psi(<x_i, x_j>_J));
+* coordinate update x_i <- x_i + c * sum_j phi_x(m_ij) x_j (a combination of the points with
+  invariant weights: equivariant, as in LorentzNet), node update h_i <- h_i + phi_h(h_i, sum_j m_ij);
+* invariant readout: MLP of the masked mean (and sum) of the h_i.
+
+psi(z) = sign(z) log(1 + |z|) keeps the inner products of boosted momenta in range.
+The plain baseline (`models.baselines.PlainGNN`) is the same message passing on the raw
+components of the points.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def signed_log(z):
+    return torch.sign(z) * torch.log1p(z.abs())
+
+
+def minkowski(n: int = 4) -> torch.Tensor:
+    return torch.diag(torch.tensor([1.0] + [-1.0] * (n - 1), dtype=torch.float64))
+
+
+def metric_from(obj) -> torch.Tensor:
+    """The invariant metric J (n, n) of a SymmetryResult, LieAlgebra or generators (k, n, n),
+    or J itself (n, n); "minkowski" for diag(1, -1, -1, -1)."""
+    from symdisco.errors import UserInputError
+
+    if isinstance(obj, str):
+        if obj.lower() in ("minkowski", "lorentz"):
+            return minkowski(4)
+        if obj.lower() in ("euclidean", "identity"):
+            return torch.eye(4, dtype=torch.float64)
+        raise UserInputError(f"unknown metric {obj!r}: use 'minkowski', 'euclidean' or a matrix")
+    algebra = getattr(obj, "algebra", obj)
+    if hasattr(algebra, "invariant_metric"):
+        j = algebra.invariant_metric()
+        if j is None:
+            from symdisco.models.representations import Group, invariant_forms
+
+            forms = invariant_forms(Group(algebra).V)
+            if forms.shape[0] == 0:
+                raise UserInputError(
+                    "the symmetry has no invariant metric (no symmetric J with L^T J + J L = 0); "
+                    "LieGNN needs one")
+            j = forms[0]
+        return torch.as_tensor(j).detach().to(torch.float64)
+    t = torch.as_tensor(obj).detach().to(torch.float64)
+    if t.ndim == 3:
+        from symdisco.lie.algebra import LieAlgebra
+
+        return metric_from(LieAlgebra(t))
+    if t.ndim != 2 or t.shape[0] != t.shape[1]:
+        raise UserInputError(f"a metric must be a square matrix; got shape {tuple(t.shape)}")
+    return 0.5 * (t + t.T)
+
+
+def mlp(sizes, final_activation=False):
+    layers = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(a, b))
+        if i < len(sizes) - 2 or final_activation:
+            layers.append(nn.SiLU())
+    return nn.Sequential(*layers)
+
+
+def point_mask(x: torch.Tensor) -> torch.Tensor:
+    """(B, N) float mask: 1 for real points, 0 for all-zero padding (a zero vector is fixed by
+    every linear group action, so the mask is invariant)."""
+    return (x.abs().sum(-1) > 0).to(x.dtype)
+
+
+class MessagePassing(nn.Module):
+    """One LorentzNet-style block, given edge invariants computed by the caller."""
+
+    def __init__(self, hidden: int, n_edge: int, update_points: bool, c: float):
+        super().__init__()
+        self.phi_e = mlp([2 * hidden + n_edge, hidden, hidden], final_activation=True)
+        self.phi_h = mlp([2 * hidden, hidden, hidden])
+        self.phi_x = mlp([hidden, hidden, 1]) if update_points else None
+        self.phi_m = nn.Sequential(nn.Linear(hidden, 1), nn.Sigmoid())
+        self.c = c
+
+    def forward(self, h, x, edges, mask):
+        b, n, f = h.shape
+        pair = mask[:, :, None] * mask[:, None, :]  # (B, N, N)
+        hi = h[:, :, None, :].expand(b, n, n, f)
+        hj = h[:, None, :, :].expand(b, n, n, f)
+        m = self.phi_e(torch.cat([hi, hj, edges], dim=-1))  # (B, N, N, F)
+        w = self.phi_m(m) * pair[..., None]
+        agg = (m * w).sum(2)
+        if self.phi_x is not None:
+            coef = self.phi_x(m).squeeze(-1) * pair  # (B, N, N)
+            x = x + self.c * torch.einsum("bij,bjd->bid", coef, x)
+        h = (h + self.phi_h(torch.cat([h, agg], dim=-1))) * mask[..., None]
+        return h, x
+
+
+class LieGNN(nn.Module):
+    """Invariant graph network with edge features <x_i, x_j>_J (see the module docstring).
+
+    `metric`: a SymmetryResult / LieAlgebra / generators (its invariant metric is used), a
+    matrix J, or "minkowski". `n_outputs`: logits (classification) or regression targets.
+    `node_features`: number of extra per-node scalars passed as `h` to `forward`.
+    """
+
+    def __init__(self, metric="minkowski", n_outputs: int = 2, hidden: int = 32,
+                 n_layers: int = 3, node_features: int = 0, c: float = 1e-3):
+        super().__init__()
+        self.register_buffer("metric", metric_from(metric).to(torch.get_default_dtype()))
+        self.embed = nn.Linear(1 + node_features, hidden)
+        self.layers = nn.ModuleList(
+            [MessagePassing(hidden, 2, update_points=(i < n_layers - 1), c=c) for i in range(n_layers)])
+        self.readout = mlp([2 * hidden, hidden, n_outputs])
+
+    def inner(self, a, b):
+        j = self.metric.to(a.dtype)
+        return torch.einsum("...i,ij,...j->...", a, j, b)
+
+    def forward(self, x, mask=None, h=None):
+        if mask is None:
+            mask = point_mask(x)
+        mask = mask.to(x.dtype)
+        norms = signed_log(self.inner(x, x))[..., None]
+        h0 = norms if h is None else torch.cat([norms, h.to(x.dtype)], dim=-1)
+        h = self.embed(h0) * mask[..., None]
+        for layer in self.layers:
+            diff = x[:, :, None, :] - x[:, None, :, :]
+            edges = torch.stack([
+                signed_log(self.inner(diff, diff)),
+                signed_log(self.inner(x[:, :, None, :], x[:, None, :, :])),
+            ], dim=-1)
+            h, x = layer(h, x, edges, mask)
+        count = mask.sum(1, keepdim=True).clamp_min(1)
+        pooled = torch.cat([h.sum(1) / count, h.sum(1) / 10.0], dim=-1)
+        return self.readout(pooled)

@@ -23,7 +23,7 @@ import numpy as np
 
 from symdisco.errors import UserInputError
 
-from .base import SymmetryDataset, check_float, check_int
+from .base import SymmetryDataset, check_choice, check_float, check_int
 from .registry import register
 
 # the pickle's layout [x1, x2, y1, y2, vx1, vx2, vy1, vy2] -> [x1, y1, x2, y2, vx1, vy1, vx2, vy2]
@@ -183,29 +183,69 @@ def integrate(positions: np.ndarray, velocities: np.ndarray, steps: int, dt: flo
 
 def random_initial_conditions(n_trajectories: int, n_bodies: int, rng: np.random.Generator,
                               orbit_noise: float = 0.05, min_radius: float = 0.5,
-                              max_radius: float = 1.5, gravity: float = 1.0):
-    """Perturbed rotating regular polygons of unit masses, centre of mass at rest at 0.
+                              max_radius: float = 1.5, gravity: float = 1.0,
+                              configuration: str = "polygon"):
+    """Random initial states of unit masses, centre of mass at rest at the origin.
 
-    The bodies start on a regular n-gon of radius R ~ U(min_radius, max_radius), rotated by a
-    uniform random angle, with the tangential speed of the rigidly rotating polygon; then each
-    body's radius, speed and direction are perturbed by relative noise `orbit_noise` (LieGAN's
-    2-body data used the same recipe). Returns positions, velocities (B, n, 2).
+    "polygon": the bodies start on a regular n-gon of radius R ~ U(min_radius, max_radius),
+    rotated by a uniform random angle, with the tangential speed of the rigidly rotating
+    polygon; then each body's radius, speed and direction are perturbed by relative noise
+    `orbit_noise` (LieGAN's 2-body data used this recipe). For three or more bodies the
+    polygon is unstable and close encounters are common.
+    "figure-eight" (three bodies): a point at a uniformly random phase of the
+    Chenciner-Montgomery figure-eight choreography, scaled by s ~ U(0.75, 1.5) (velocities by
+    s^-1/2), rotated by a uniform random angle and perturbed by `orbit_noise`; stable orbits
+    without close encounters.
+    Returns positions, velocities (B, n, 2).
     """
     b, n = n_trajectories, n_bodies
-    radius = rng.uniform(min_radius, max_radius, size=(b, 1))
-    angle = rng.uniform(0, 2 * math.pi, size=(b, 1)) + 2 * math.pi * np.arange(n) / n
-    # net inward force on each body of a regular n-gon of unit masses: G S / (4 R^2)
-    s = sum(1.0 / math.sin(math.pi * k / n) for k in range(1, n))
-    speed = np.sqrt(gravity * s / (4 * radius))
-    radius = radius * (1 + orbit_noise * rng.standard_normal((b, n)))
-    angle = angle + orbit_noise * rng.standard_normal((b, n)) / max(n - 1, 1)
-    heading = angle + math.pi / 2 + orbit_noise * rng.standard_normal((b, n))
-    speed = speed * (1 + orbit_noise * rng.standard_normal((b, n)))
-    positions = np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=-1)
-    velocities = np.stack([speed * np.cos(heading), speed * np.sin(heading)], axis=-1)
+    if configuration == "figure-eight":
+        if n != 3:
+            raise ValueError("the figure-eight configuration has three bodies")
+        phase_q, phase_v = _figure_eight_phases()
+        pick = rng.integers(0, len(phase_q), size=b)
+        scale = rng.uniform(0.75, 1.5, size=(b, 1, 1))
+        positions = phase_q[pick] * scale * (1 + orbit_noise * rng.standard_normal((b, n, 1)))
+        velocities = phase_v[pick] / np.sqrt(scale) * (1 + orbit_noise * rng.standard_normal((b, n, 1)))
+        angle = rng.uniform(0, 2 * math.pi, size=b)
+        rotation = np.stack([np.stack([np.cos(angle), -np.sin(angle)], -1),
+                             np.stack([np.sin(angle), np.cos(angle)], -1)], -2)   # (b, 2, 2)
+        positions = np.einsum("bij,bnj->bni", rotation, positions)
+        velocities = np.einsum("bij,bnj->bni", rotation, velocities)
+    elif configuration == "polygon":
+        radius = rng.uniform(min_radius, max_radius, size=(b, 1))
+        angle = rng.uniform(0, 2 * math.pi, size=(b, 1)) + 2 * math.pi * np.arange(n) / n
+        # net inward force on each body of a regular n-gon of unit masses: G S / (4 R^2)
+        s = sum(1.0 / math.sin(math.pi * k / n) for k in range(1, n))
+        speed = np.sqrt(gravity * s / (4 * radius))
+        radius = radius * (1 + orbit_noise * rng.standard_normal((b, n)))
+        angle = angle + orbit_noise * rng.standard_normal((b, n)) / max(n - 1, 1)
+        heading = angle + math.pi / 2 + orbit_noise * rng.standard_normal((b, n))
+        speed = speed * (1 + orbit_noise * rng.standard_normal((b, n)))
+        positions = np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=-1)
+        velocities = np.stack([speed * np.cos(heading), speed * np.sin(heading)], axis=-1)
+    else:
+        raise ValueError(f"unknown configuration {configuration!r}")
     positions -= positions.mean(axis=1, keepdims=True)
     velocities -= velocities.mean(axis=1, keepdims=True)
     return positions, velocities
+
+
+FIGURE_EIGHT_PERIOD = 6.32591398
+_FIGURE_EIGHT = None
+
+
+def _figure_eight_phases(count: int = 96):
+    """States (count, 3, 2) at evenly spaced phases of the figure-eight (G = m = 1)."""
+    global _FIGURE_EIGHT
+    if _FIGURE_EIGHT is None:
+        q1 = np.array([0.97000436, -0.24308753])
+        v3 = np.array([-0.93240737, -0.86473146])
+        q0 = np.array([[q1, -q1, np.zeros(2)]])
+        v0 = np.array([[-v3 / 2, -v3 / 2, v3]])
+        q, v = integrate(q0, v0, count, FIGURE_EIGHT_PERIOD / count, max_substep=0.005)
+        _FIGURE_EIGHT = (q[0], v[0])
+    return _FIGURE_EIGHT
 
 
 def to_states(positions: np.ndarray, velocities: np.ndarray) -> np.ndarray:
@@ -215,8 +255,8 @@ def to_states(positions: np.ndarray, velocities: np.ndarray) -> np.ndarray:
 
 
 def simulate_orbits(n_trajectories: int, n_bodies: int = 2, steps: int = 20, dt: float = 0.4,
-                    seed: int = 0, orbit_noise: float = 0.05,
-                    energy_tolerance: float = 1e-4) -> np.ndarray:
+                    seed: int = 0, orbit_noise: float = 0.05, energy_tolerance: float = 1e-4,
+                    configuration: str = "polygon") -> np.ndarray:
     """Random orbits of `n_bodies` unit masses: (n_trajectories, steps, 4 n_bodies) states.
 
     Three or more bodies meet closely now and then, and a fixed step cannot follow such an
@@ -228,7 +268,8 @@ def simulate_orbits(n_trajectories: int, n_bodies: int = 2, steps: int = 20, dt:
     while count < n_trajectories:
         batch = n_trajectories - count + (n_trajectories - count) // 2 + 8 if n_bodies > 2 \
             else n_trajectories
-        positions, velocities = random_initial_conditions(batch, n_bodies, rng, orbit_noise)
+        positions, velocities = random_initial_conditions(batch, n_bodies, rng, orbit_noise,
+                                                          configuration=configuration)
         q, v = integrate(positions, velocities, steps, dt)
         total = energy(q, v, np.ones(n_bodies))
         drift = np.max(np.abs(total - total[:, :1]), axis=1) / np.abs(total[:, 0])
@@ -239,7 +280,7 @@ def simulate_orbits(n_trajectories: int, n_bodies: int = 2, steps: int = 20, dt:
 
 
 def _load_simulated(name, n_bodies, n_train, n_test, steps, dt, seed, orbit_noise,
-                    input_timesteps, output_timesteps, description):
+                    input_timesteps, output_timesteps, description, configuration="polygon"):
     n_train = check_int(name, "n_train", n_train, 1)
     n_test = check_int(name, "n_test", n_test, 1)
     steps = check_int(name, "steps", steps, 2)
@@ -248,23 +289,33 @@ def _load_simulated(name, n_bodies, n_train, n_test, steps, dt, seed, orbit_nois
     orbit_noise = check_float(name, "orbit_noise", orbit_noise, 0.0, 0.5)
     input_timesteps, output_timesteps = _check_windows(name, input_timesteps, output_timesteps,
                                                        steps)
-    states = simulate_orbits(n_train + n_test, n_bodies, steps, dt, seed, orbit_noise)
+    states = simulate_orbits(n_train + n_test, n_bodies, steps, dt, seed, orbit_noise,
+                             configuration=configuration)
     return _orbit_dataset(name, states[:n_train], states[n_train:], input_timesteps,
                           output_timesteps,
                           {"dt": dt, "seed": seed, "orbit_noise": orbit_noise, "gravity": 1.0,
-                           "masses": [1.0] * n_bodies, "source": "simulated (Yoshida 4th order)"},
+                           "masses": [1.0] * n_bodies, "configuration": configuration,
+                           "source": "simulated (Yoshida 4th order)"},
                           description)
 
 
 @register("nbody3", "simulated three-body orbits (unit masses, G=1); predict the next state; "
                     "rotations act on every 2-D block")
-def load_nbody3(n_train=800, n_test=200, steps=20, dt=0.4, seed=0, orbit_noise=0.05,
-                input_timesteps=1, output_timesteps=1) -> SymmetryDataset:
-    """Three unit masses near a rotating equilateral triangle, perturbed; layout
-    [x1, y1, x2, y2, x3, y3, vx1, ..., vy3]. Defaults: x (15200, 12), x_test (3800, 12)."""
+def load_nbody3(n_train=800, n_test=200, steps=20, dt=0.4, seed=0, orbit_noise=0.02,
+                configuration="figure-eight", input_timesteps=1,
+                output_timesteps=1) -> SymmetryDataset:
+    """Three unit masses, layout [x1, y1, x2, y2, x3, y3, vx1, ..., vy3]; defaults give
+    x (15200, 12), x_test (3800, 12).
+
+    `configuration="figure-eight"`: perturbed, scaled and rotated figure-eight orbits from a
+    random phase (stable); "polygon": a perturbed rotating triangle (chaotic, close encounters;
+    orbits the fixed step cannot follow are replaced)."""
+    configuration = check_choice("nbody3", "configuration", configuration,
+                                 ("figure-eight", "polygon"))
     return _load_simulated("nbody3", 3, n_train, n_test, steps, dt, seed, orbit_noise,
                            input_timesteps, output_timesteps,
-                           "simulated three-body orbits, windowed into next-state prediction")
+                           "simulated three-body orbits, windowed into next-state prediction",
+                           configuration)
 
 
 @register("nbody2-sim", "simulated two-body orbits (any size, like nbody2); predict the next "

@@ -168,3 +168,13 @@ def test_str_shows_name_closure_and_numbers():
     assert "so(1,3)" in text and "closure" in text and "+1.00" in text and "-1.00" in text
     assert "L6" in text
     assert "so(2)" in str(known.block_repeat(known.so(2), 8))   # shaded map for large n
+
+
+def test_large_representations_stay_cheap():
+    big = known.block_repeat(known.so(2), 20)                 # 40 x 40
+    assert big.invariant_metric() is None                      # beyond FORM_MAX_DIM: not computed
+    with pytest.raises(ValueError, match="n <= "):
+        big.invariant_forms()
+    assert big.identify()[0] == "so(2)"
+    assert "L1" in str(big)
+    assert "too large" in str(known.block_repeat(known.so(2), 30))

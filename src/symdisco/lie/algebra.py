@@ -33,6 +33,9 @@ import torch
 FORM_RTOL = 0.05
 """Default relative singular-value tolerance for `invariant_forms` and `invariant_metric`."""
 
+FORM_MAX_DIM = 32
+"""Largest n for which invariant forms are computed (a dense SVD whose cost grows as n^6)."""
+
 
 def as_basis(basis) -> torch.Tensor:
     """A basis as a torch tensor (k, n, n); accepts LieAlgebra, tensors, arrays, lists.
@@ -124,8 +127,11 @@ def invariant_form_spectrum(basis: torch.Tensor) -> tuple[torch.Tensor, torch.Te
     ascending, forms Frobenius-orthonormal and symmetric. The map J -> {Q_i^T J + J Q_i}
     uses an orthonormal basis Q of the span, so the values do not depend on the basis.
     """
-    q = orthonormal_basis(basis)
     n = basis.shape[-1]
+    if n > FORM_MAX_DIM:
+        raise ValueError(f"invariant forms are computed for n <= {FORM_MAX_DIM} only (dense SVD); "
+                         f"these generators are {n}x{n}")
+    q = orthonormal_basis(basis)
     sym = symmetric_basis(n, dtype=basis.dtype, device=basis.device)
     images = q.transpose(-1, -2).unsqueeze(0) @ sym.unsqueeze(1) + sym.unsqueeze(1) @ q.unsqueeze(0)
     matrix = images.reshape(sym.shape[0], -1).transpose(0, 1)     # (k n^2, s)
@@ -230,7 +236,9 @@ class LieAlgebra:
         return invariant_forms(self.basis, rtol)
 
     def invariant_metric(self, rtol: float = FORM_RTOL) -> torch.Tensor | None:
-        """The best single invariant symmetric form (n, n), or None; see module doc."""
+        """The best single invariant symmetric form (n, n), or None (also for n > FORM_MAX_DIM)."""
+        if self.n > FORM_MAX_DIM:
+            return None
         forms, values = invariant_form_spectrum(self.basis.detach())
         if values[-1] > 0 and values[0] > rtol * values[-1]:
             return None
@@ -270,9 +278,11 @@ class LieAlgebra:
 _SHADES = " ░▒▓█"
 
 
-def heat_map(basis: np.ndarray, width: int = 100) -> str:
-    """Generators side by side: rounded numbers for n <= 8, sign + shade blocks beyond."""
+def heat_map(basis: np.ndarray, width: int = 100, max_dim: int = 48) -> str:
+    """Generators side by side: rounded numbers for n <= 8, sign + shade blocks up to max_dim."""
     k, n = basis.shape[0], basis.shape[-1]
+    if n > max_dim:
+        return f"({k} generator(s) of {n}x{n}: too large for a terminal heat map)"
     scale = float(np.abs(basis).max()) if basis.size else 0.0
     note = ""
     if n <= 8:

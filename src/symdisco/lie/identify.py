@@ -29,7 +29,7 @@ import math
 import numpy as np
 import torch
 
-from .algebra import as_basis, closure_residual, invariant_form_spectrum
+from .algebra import FORM_MAX_DIM, as_basis, closure_residual, invariant_form_spectrum
 
 RANK_RTOL = 1e-2          # singular values of the (unit-norm) generators below this: dependent
 MAX_CLOSURE = 0.3         # above: not an algebra
@@ -52,12 +52,18 @@ def _spectral_norm(matrix: np.ndarray) -> float:
     return float(np.linalg.norm(matrix, 2))
 
 
-def balance(basis: np.ndarray, steps: int = 500, tol: float = 1e-9) -> np.ndarray:
+BALANCE_MAX_DIM = 64      # larger representations are read as given (each step is an n x n eigh)
+
+
+def balance(basis: np.ndarray, steps: int = 200, tol: float = 1e-6) -> np.ndarray:
     """Conjugate by positive definite g to minimise sum |g L_i g^-1|_F^2 (moment map -> 0).
 
     Gradient descent along exp(-a M), M = sum L L^T - L^T L, with a backtracking step.
+    Returned unchanged for n > BALANCE_MAX_DIM.
     """
     basis = basis.copy()
+    if basis.shape[-1] > BALANCE_MAX_DIM:
+        return basis
     size = float((basis ** 2).sum())
     step = 0.5
     for _ in range(steps):
@@ -159,6 +165,8 @@ def _so_pq_from_killing(k: int, positive: int) -> tuple[int, int] | None:
 
 def _split_three(balanced: np.ndarray) -> tuple[str, float]:
     """so(1,2) if a symmetric form of signature (1,2) is preserved, else sl(2)."""
+    if balanced.shape[-1] > FORM_MAX_DIM:
+        return "sl(2)", 0.5
     forms, values = invariant_form_spectrum(torch.as_tensor(balanced))
     values = values.numpy()
     if balanced.shape[-1] < 3 or values[1] == 0:

@@ -41,7 +41,7 @@ def _method_flags() -> dict:
     for name in methods.names():
         try:
             cls = methods.get(name)
-        except ImportError:
+        except (ImportError, AttributeError):  # a method whose module is not there yet
             continue
         for key, (kind, help_text) in getattr(cls, "CLI_OPTIONS", {}).items():
             flags.setdefault(key, (kind, help_text, []))[2].append(name)

@@ -102,7 +102,7 @@ class LieGAN(DiscoveryMethod):
                  sparsity_p: float = 1.0, w_sparsity: float = 0.0,
                  incremental: bool = False, fooled_accuracy: float = 0.6, threshold: float = 0.0,
                  early_stopping: bool = True, tolerance: float = 1e-4, patience: int = 3,
-                 check_every: int = 20, init_scale: float = 1.0, seed: int = 0, device: str = "cpu",
+                 check_every: int = 20, init_scale: float = 1.0, init_basis=None, seed: int = 0, device: str = "cpu",
                  checkpoint_every: int = 1):
         self.n_generators = n_generators
         self.parameterization = parameterization
@@ -133,6 +133,7 @@ class LieGAN(DiscoveryMethod):
         self.patience = patience
         self.check_every = check_every
         self.init_scale = init_scale
+        self.init_basis = init_basis
         self.seed = seed
         self.device = device
         self.checkpoint_every = checkpoint_every
@@ -155,6 +156,9 @@ class LieGAN(DiscoveryMethod):
         kind, n = self._parameterization(dataset)
         generators = make_generators(kind, self.n_generators, n, span=self.span, generator=generator,
                                      init_scale=self.init_scale)
+        if self.init_basis is not None:  # a starting guess, e.g. from a previous run
+            with torch.no_grad():
+                generators.weight.copy_(torch.as_tensor(self.init_basis, dtype=generators.weight.dtype))
         if self.law == "normal":
             law = make_law("normal", self.n_generators, scale=self.law_scale, learnable=self.learn_law)
         elif self.law == "uniform":
@@ -168,6 +172,10 @@ class LieGAN(DiscoveryMethod):
         disc = make_discriminator(dataset.x, dataset.y, dataset.action, n_classes, self.hidden, self.layers,
                                   kind=self.discriminator)
         return symmetry, disc
+
+    def learned_basis(self, symmetry: nn.Module) -> torch.Tensor:
+        """The Lie algebra basis to report, from the trained symmetry generator."""
+        return symmetry.basis().detach().cpu()
 
     # -- training --------------------------------------------------------------------
     def fit(self, dataset: SymmetryDataset, *, out=None, progress: bool = True, callback=None):
@@ -259,7 +267,7 @@ class LieGAN(DiscoveryMethod):
                                  state=dict(state))
         bar.close()
 
-        basis = threshold_basis(symmetry.basis().detach().cpu(), self.threshold)
+        basis = threshold_basis(self.learned_basis(symmetry), self.threshold)
         extras = {"steps": state["step"], "epochs_run": epoch + 1, "stopped_early": bool(state["stopped_early"])}
         if basis.shape[-1] == 2 and self.law == "integer":
             extras["rotation_angle"] = [rotation_angle(b, self.law_step) for b in basis]

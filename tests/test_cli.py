@@ -1,0 +1,88 @@
+"""The command line: the result.json contract, and one line + exit 2 for every bad input."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from symdisco.cli import main
+
+CONTRACT = {"method", "dataset", "generators", "similarity", "algebra", "seconds", "seed", "options"}
+
+
+def run_cli(*args):
+    """Run `python -m symdisco` in a subprocess (to see exactly what a user sees)."""
+    return subprocess.run([sys.executable, "-m", "symdisco", *args], capture_output=True, text=True, timeout=300)
+
+
+def assert_one_line_error(proc, fragment):
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert fragment in lines[0], lines[0]
+
+
+def test_datasets_lists_builtins_with_ground_truth(capsys):
+    assert main(["datasets"]) == 0
+    out = capsys.readouterr().out
+    for name in ["nbody2", "so2-invariant", "so3-invariant", "so2-equivariant", "lorentz-jets",
+                 "discrete-rotation", "scale-invariant"]:
+        assert name in out
+    assert "so(1,3)" in out and "so(2)" in out
+
+
+def test_discover_writes_the_result_contract_and_report(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["discover", "so2-equivariant", "--epochs", "15", "--seed", "3", "--out", str(out), "--quiet"]) == 0
+    record = json.loads((out / "result.json").read_text())
+    assert CONTRACT <= set(record)
+    assert record["method"] == "liegan" and record["dataset"] == "so2-equivariant" and record["seed"] == 3
+    assert np.asarray(record["generators"]).shape == (1, 2, 2)
+    assert record["similarity"] > 0.9 and record["algebra"] == "so(2)"
+    assert (out / "generators.png").stat().st_size > 0 and (out / "generators.npy").is_file()
+    assert not list(out.glob(".*tmp"))
+    assert main(["report", str(out)]) == 0
+    assert "so(2)" in capsys.readouterr().out and (out / "report.md").is_file()
+
+
+def test_discover_resumes_from_its_checkpoint(tmp_path):
+    out = tmp_path / "run"
+    args = ["discover", "so2-invariant", "--epochs", "4", "--out", str(out), "--quiet"]
+    assert main(args) == 0
+    first = json.loads((out / "result.json").read_text())
+    assert main(args[:3] + ["6"] + args[4:]) == 0  # same folder, more epochs: continues at epoch 4
+    rows = [json.loads(line) for line in (out / "losses.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == list(range(first["epochs_run"])) + list(range(4, 6))
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["discover", "no-such-data"], "unknown dataset"),
+    (["discover", "nbody2", "--method", "magic"], "unknown method"),
+    (["discover", "nbody2", "--device", "tpu"], "unknown device"),
+    (["discover", "nbody2", "--law", "cauchy"], "unknown law"),
+    (["discover", "nbody2", "--epochs", "many"], "invalid int value"),
+    (["discover", "nbody2", "-D", "k"], "KEY=VALUE"),
+    (["discover", "missing.npz"], "missing.npz"),
+    (["frobnicate"], "invalid choice"),
+    (["report", "nowhere"], "no result.json"),
+])
+def test_bad_input_is_one_line_and_exit_2(args, fragment, tmp_path):
+    proc = run_cli(*[a if a != "missing.npz" else str(tmp_path / a) for a in args])
+    assert_one_line_error(proc, fragment)
+
+
+def test_bad_user_files_leave_no_output_folder(tmp_path):
+    cases = {
+        "nan.npz": dict(x=np.array([[0.0, np.nan], [1.0, 2.0]])),
+        "mismatch.npz": dict(x=np.zeros((5, 2)), y=np.zeros(4)),
+        "empty.npz": dict(x=np.zeros((0, 2))),
+        "nokey.npz": dict(states=np.zeros((5, 2))),
+    }
+    for name, arrays in cases.items():
+        path = tmp_path / name
+        np.savez(path, **arrays)
+        out = tmp_path / f"out-{name}"
+        proc = run_cli("discover", str(path), "--out", str(out))
+        assert_one_line_error(proc, name)
+        assert not out.exists()

@@ -23,12 +23,18 @@ ACTIONS = ("vector", "blocks", "points", "image")
 
 
 def _as_tensor(value, *, labels: bool = False) -> torch.Tensor | None:
+    """float32 tensor (int64 for integer labels), sharing memory with value when possible."""
     if value is None:
         return None
-    tensor = torch.as_tensor(np.asarray(value) if not torch.is_tensor(value) else value)
-    if labels and not tensor.is_floating_point():
-        return tensor.to(torch.int64)
-    return tensor.to(torch.float32)
+    if torch.is_tensor(value):
+        keep = labels and not value.is_floating_point()
+        return value.to(torch.int64) if keep else value.to(torch.float32)
+    array = np.asarray(value)
+    dtype = np.int64 if labels and array.dtype.kind in "biu" else np.float32
+    array = array.astype(dtype, copy=False)
+    if not array.flags.writeable:
+        array = array.copy()
+    return torch.from_numpy(np.ascontiguousarray(array))
 
 
 @dataclass

@@ -141,6 +141,8 @@ def _read_csv(path, x_key, y_key):
                           f"{str(error).strip().splitlines()[0][:200]})") from None
     columns = [str(c) for c in frame.columns]
     frame.columns = columns
+    if len(frame) == 0:
+        raise _fail(path, f"array 'x' is empty: a header ({', '.join(columns)}) but no rows")
     for column in columns:
         if not pd.api.types.is_numeric_dtype(frame[column]) and len(frame):
             values = pd.to_numeric(frame[column], errors="coerce")

@@ -252,6 +252,8 @@ def test_other_bad_inputs(tmp_path):
     fails(path, "block_dim=2 does not divide the 3 features", action="blocks", block_dim=2)
     fails(path, "task 'fancy' is not one of", task="fancy")
     fails(path, "test_fraction must be in [0, 1)", test_fraction=1.5)
+    fails(path, "block_dim must be an integer, got 'two'", action="blocks", block_dim="two")
+    fails(path, "max_samples must be >= 1", max_samples=0)
     garbage = tmp_path / "garbage.h5"
     garbage.write_bytes(b"not an hdf5 file")
     fails(garbage, "cannot open as HDF5")
@@ -263,3 +265,7 @@ def test_load_routes_paths_and_names(tmp_path):
     assert datasets.load(path).x.shape == (40, 3)               # a Path object too
     with pytest.raises(UserInputError, match="no such file"):
         datasets.load("nowhere/data.csv")
+    fails(path, "no file option n_constituent", "x_key", "test_fraction", n_constituent=3)
+    # options as a command line gives them: strings
+    data = datasets.load(str(path), y_key="none", test_fraction="0.5", max_samples="20")
+    assert data.task == "unsupervised" and data.x.shape == (10, 3)

@@ -14,10 +14,11 @@ Formats:
   A file written by pandas with key "table" and columns E_0, PX_0, PY_0, PZ_0, E_1, ... and
   `is_signal_new` (the public top-quark tagging data) is detected: x = the leading
   `n_constituents` four-vectors (N, n_constituents, 4) divided by `scale` (default 100, so in
-  units of 100 GeV), y = the label; task "classification", action "points", truth lorentz().
+  units of 100 GeV; `scale` applies to this format only), y = the label; task
+  "classification", action "points", truth lorentz().
 * `.pt`: `torch.save` of a dict of tensors, read with `torch.load(weights_only=True)`.
 
-`y_key=None` reads no targets. When the file also holds `<x_key>_test` (and `<y_key>_test`)
+`y_key=None` (or the string "none") reads no targets. When the file also holds `<x_key>_test` (and `<y_key>_test`)
 those are the test split; otherwise the last `test_fraction` (default 0.2) of the samples are
 held out, in file order. Defaults: task "unsupervised" without y, "classification" for
 integer y, "equivariant" when y has the shape of x, else "invariant"; action "vector" for
@@ -258,6 +259,17 @@ def _check(path, key, array, role):
     return array
 
 
+def _number(path, option, value, kind=int, minimum=1):
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        raise _fail(path, f"{option} must be {'an integer' if kind is int else 'a number'}, "
+                          f"got {value!r}") from None
+    if not number >= minimum or (kind is float and not np.isfinite(number)):
+        raise _fail(path, f"{option} must be >= {minimum}, got {value!r}")
+    return number
+
+
 def _default_task(x, y):
     if y is None:
         return "unsupervised"
@@ -278,6 +290,8 @@ def load_file(path, x_key="x", y_key="y", *, task=None, action=None, block_dim=N
               name=None) -> SymmetryDataset:
     """Read a user data file into a `SymmetryDataset` (see the module docstring)."""
     path = Path(os.fspath(path))
+    if isinstance(y_key, str) and y_key.strip().lower() in ("", "none"):
+        y_key = None                       # as a command line spells "no targets"
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise _fail(path, f"unknown file type {path.suffix or '(none)'!r}; "
@@ -295,9 +309,7 @@ def load_file(path, x_key="x", y_key="y", *, task=None, action=None, block_dim=N
     if not 0.0 <= test_fraction < 1.0:
         raise _fail(path, f"test_fraction must be in [0, 1), got {test_fraction}")
     if max_samples is not None:
-        max_samples = int(max_samples)
-        if max_samples < 1:
-            raise _fail(path, f"max_samples must be >= 1, got {max_samples}")
+        max_samples = _number(path, "max_samples", max_samples)
 
     x_key_name = x_key if isinstance(x_key, str) else ",".join(x_key)
     test = {}
@@ -315,11 +327,9 @@ def load_file(path, x_key="x", y_key="y", *, task=None, action=None, block_dim=N
             raise _fail(path, f"cannot open as HDF5 ({type(error).__name__}: {error})") from None
         with handle:
             if _is_pandas_table(handle):
-                n_constituents = int(n_constituents)
-                if n_constituents < 1:
-                    raise _fail(path, f"n_constituents must be >= 1, got {n_constituents}")
+                n_constituents = _number(path, "n_constituents", n_constituents)
                 x, y = _read_top_tagging(path, handle, n_constituents, y_key, max_samples)
-                scale = 100.0 if scale is None else float(scale)
+                scale = 100.0 if scale is None else _number(path, "scale", scale, float, 1e-30)
                 x = x / scale
                 metadata.update(format="top-tagging", layout=["E", "px", "py", "pz"],
                                 units_gev=scale, n_constituents=n_constituents)
@@ -401,8 +411,8 @@ def load_file(path, x_key="x", y_key="y", *, task=None, action=None, block_dim=N
     if action == "blocks":
         if block_dim is None:
             raise _fail(path, "action 'blocks' needs block_dim (the size of each block)")
-        block_dim = int(block_dim)
-        if block_dim < 1 or x.shape[1] % block_dim:
+        block_dim = _number(path, "block_dim", block_dim)
+        if x.shape[1] % block_dim:
             raise _fail(path, f"block_dim={block_dim} does not divide the {x.shape[1]} "
                               f"features of {x_key_name!r}")
         action_options["block_dim"] = block_dim

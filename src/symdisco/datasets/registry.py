@@ -82,6 +82,11 @@ def load(name_or_path, **options) -> SymmetryDataset:
     if _looks_like_path(name_or_path) and str(name_or_path) not in _REGISTRY:
         from .io import load_file
 
+        accepted = [p.name for p in inspect.signature(load_file).parameters.values()][1:]
+        unknown = sorted(set(options) - set(accepted))
+        if unknown:
+            raise UserInputError(f"{name_or_path}: no file option {', '.join(unknown)}; "
+                                 f"files take: {', '.join(accepted)}")
         return load_file(name_or_path, **options)
     entry = _REGISTRY.get(name_or_path)
     if entry is None:

@@ -11,6 +11,9 @@ so a rotation of the plane acts on every consecutive 2-D block alike: action "bl
 `output_timesteps` states flattened; a trajectory of T steps gives T - in - out + 1 windows.
 The task is "equivariant": a rotation acts on x and y alike.
 
+Datasets: "nbody2" (LieGAN's data, stored in data/nbody2.npz), "nbody2-sim" and "nbody3"
+(simulated here: `simulate_orbits`, a vectorised fourth-order symplectic integrator; the
+three-body default is the figure-eight orbit, perturbed, scaled and rotated at random).
 Units: G = 1, unit masses, positions of order 1 about the centre of mass (which is at rest
 at the origin).
 """

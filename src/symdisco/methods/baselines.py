@@ -50,7 +50,7 @@ class SymmetryGAN(LieGAN):
 
     def __init__(self, *, parameterization: str = "auto", epochs: int = 30, batch_size: int = 256,
                  lr_generator: float = 1e-2, lr_discriminator: float = 2e-3, hidden: int = 64, layers: int = 2,
-                 nontrivial: str = "cosine", w_nontrivial: float = 0.1, init_scale: float = 0.5,
+                 nontrivial: str = "cosine", w_nontrivial: float = 1.0, init_scale: float = 0.5,
                  early_stopping: bool = True, seed: int = 0, device: str = "cpu"):
         super().__init__(1, parameterization=parameterization, epochs=epochs, batch_size=batch_size,
                          lr_generator=lr_generator, lr_discriminator=lr_discriminator, hidden=hidden,

@@ -101,7 +101,7 @@ class LieGAN(DiscoveryMethod):
                  orthogonality: str = "cosine", w_orthogonality: float = 1.0,
                  sparsity_p: float = 1.0, w_sparsity: float = 0.0,
                  incremental: bool = False, fooled_accuracy: float = 0.6, threshold: float = 0.0,
-                 early_stopping: bool = True, tolerance: float = 1e-4, patience: int = 3,
+                 early_stopping: bool = True, tolerance: float = 1e-3, patience: int = 3,
                  check_every: int = 20, init_scale: float = 1.0, init_basis=None, seed: int = 0, device: str = "cpu",
                  checkpoint_every: int = 1):
         self.n_generators = n_generators

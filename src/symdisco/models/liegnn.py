@@ -32,38 +32,52 @@ def minkowski(n: int = 4) -> torch.Tensor:
     return torch.diag(torch.tensor([1.0] + [-1.0] * (n - 1), dtype=torch.float64))
 
 
-def metric_from(obj) -> torch.Tensor:
-    """The invariant metric J (n, n) of a SymmetryResult, LieAlgebra or generators (k, n, n),
-    or J itself (n, n); "minkowski" for diag(1, -1, -1, -1)."""
+def metrics_from(obj) -> torch.Tensor:
+    """The invariant metric(s) J, (m, n, n), of a SymmetryResult, LieAlgebra or generators
+    (k, n, n); or J itself (n, n); "minkowski" for diag(1, -1, -1, -1).
+
+    An algebra with a single invariant form (so(n), so(1,3), discovered ones close to them)
+    gives m = 1. A smaller group keeps several (rotations of (E, p) preserve E^2 and |p|^2
+    separately): then all of them are returned and LieGNN uses one inner product per form.
+    """
     from symdisco.errors import UserInputError
 
     if isinstance(obj, str):
         if obj.lower() in ("minkowski", "lorentz"):
-            return minkowski(4)
+            return minkowski(4)[None]
         if obj.lower() in ("euclidean", "identity"):
-            return torch.eye(4, dtype=torch.float64)
+            return torch.eye(4, dtype=torch.float64)[None]
         raise UserInputError(f"unknown metric {obj!r}: use 'minkowski', 'euclidean' or a matrix")
     algebra = getattr(obj, "algebra", obj)
     if hasattr(algebra, "invariant_metric"):
         j = algebra.invariant_metric()
-        if j is None:
+        if j is not None:
+            return torch.as_tensor(j).detach().to(torch.float64)[None]
+        forms = algebra.invariant_forms() if hasattr(algebra, "invariant_forms") else None
+        if forms is None or forms.shape[0] == 0:
             from symdisco.models.representations import Group, invariant_forms
 
             forms = invariant_forms(Group(algebra).V)
-            if forms.shape[0] == 0:
-                raise UserInputError(
-                    "the symmetry has no invariant metric (no symmetric J with L^T J + J L = 0); "
-                    "LieGNN needs one")
-            j = forms[0]
-        return torch.as_tensor(j).detach().to(torch.float64)
+        forms = torch.as_tensor(forms).detach().to(torch.float64)
+        forms = forms / forms.flatten(1).abs().max(dim=1).values[:, None, None]
+        if forms.shape[0] == 0:
+            raise UserInputError(
+                "the symmetry has no invariant metric (no symmetric J with L^T J + J L = 0); "
+                "LieGNN needs one")
+        return forms
     t = torch.as_tensor(obj).detach().to(torch.float64)
     if t.ndim == 3:
         from symdisco.lie.algebra import LieAlgebra
 
-        return metric_from(LieAlgebra(t))
+        return metrics_from(LieAlgebra(t))
     if t.ndim != 2 or t.shape[0] != t.shape[1]:
         raise UserInputError(f"a metric must be a square matrix; got shape {tuple(t.shape)}")
-    return 0.5 * (t + t.T)
+    return (0.5 * (t + t.T))[None]
+
+
+def metric_from(obj) -> torch.Tensor:
+    """The first (usually the only) invariant metric (n, n); see `metrics_from`."""
+    return metrics_from(obj)[0]
 
 
 def mlp(sizes, final_activation=False):
@@ -110,34 +124,37 @@ class MessagePassing(nn.Module):
 class LieGNN(nn.Module):
     """Invariant graph network with edge features <x_i, x_j>_J (see the module docstring).
 
-    `metric`: a SymmetryResult / LieAlgebra / generators (its invariant metric is used), a
-    matrix J, or "minkowski". `n_outputs`: logits (classification) or regression targets.
+    `metric`: a SymmetryResult / LieAlgebra / generators (its invariant metric is used; with
+    several invariant forms, all of them), a matrix J, or "minkowski". `n_outputs`: logits (classification) or regression targets.
     `node_features`: number of extra per-node scalars passed as `h` to `forward`.
     """
 
     def __init__(self, metric="minkowski", n_outputs: int = 2, hidden: int = 32,
                  n_layers: int = 3, node_features: int = 0, c: float = 1e-3):
         super().__init__()
-        self.register_buffer("metric", metric_from(metric).to(torch.get_default_dtype()))
-        self.embed = nn.Linear(1 + node_features, hidden)
+        metrics = metrics_from(metric)
+        self.register_buffer("metrics", metrics.to(torch.get_default_dtype()))
+        m = metrics.shape[0]
+        self.embed = nn.Linear(m + node_features, hidden)
         self.layers = nn.ModuleList(
-            [MessagePassing(hidden, 2, update_points=(i < n_layers - 1), c=c) for i in range(n_layers)])
+            [MessagePassing(hidden, 2 * m, update_points=(i < n_layers - 1), c=c) for i in range(n_layers)])
         self.readout = mlp([2 * hidden, hidden, n_outputs])
 
     def inner(self, a, b):
-        j = self.metric.to(a.dtype)
-        return torch.einsum("...i,ij,...j->...", a, j, b)
+        """<a, b>_J for every metric: (..., m)."""
+        j = self.metrics.to(a.dtype)
+        return torch.einsum("...i,mij,...j->...m", a, j, b)
 
     def forward(self, x, mask=None, h=None):
         if mask is None:
             mask = point_mask(x)
         mask = mask.to(x.dtype)
-        norms = signed_log(self.inner(x, x))[..., None]
+        norms = signed_log(self.inner(x, x))
         h0 = norms if h is None else torch.cat([norms, h.to(x.dtype)], dim=-1)
         h = self.embed(h0) * mask[..., None]
         for layer in self.layers:
             diff = x[:, :, None, :] - x[:, None, :, :]
-            edges = torch.stack([
+            edges = torch.cat([
                 signed_log(self.inner(diff, diff)),
                 signed_log(self.inner(x[:, :, None, :], x[:, None, :, :])),
             ], dim=-1)

@@ -1,0 +1,393 @@
+"""The downstream half of LieGAN: put a symmetry (discovered or known) to work in prediction.
+
+    rows = run("nbody2", "runs/down-nbody2")          # or `symdisco downstream nbody2 --out DIR`
+    rows = run("lorentz-jets", "runs/down-jets", result="runs/jets-liegan")
+
+Experiments:
+* "nbody2": one-step trajectory prediction x -> y on LieGAN's two-body orbits. Models: MLP,
+  MLP + augmentation (discovered law), EquivariantMLP (discovered), EquivariantMLP (true
+  so(2)); metric `test_mse` (raw units, all 8 coordinates).
+* "lorentz-jets": top vs QCD classification of toy jets (or a user's file: `file=PATH`,
+  with `x_key`/`y_key`). Models: PlainGNN, LieGNN with the discovered metric, LieGNN with the
+  Minkowski metric; metrics `accuracy` and `auc`.
+
+The discovered symmetry comes from `result=DIR` (a saved discovery, DIR/result.json), else
+from DIR_OUT/discovery/result.json if an earlier run left one, else LieGAN is run and its
+result saved there (reruns are fast). `discover="perturbed"` skips LieGAN and uses the truth
+plus Gaussian noise of size `perturbation` (for tests and quick checks).
+
+Writes OUT/table.json (a list of rows {"model", "symmetry", "metric", "value"}),
+OUT/table.md and OUT/details.json (timings, sizes, the symmetry used), each atomically,
+and prints the markdown table.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from symdisco.errors import UserInputError
+
+EXPERIMENTS = ("nbody2", "lorentz-jets")
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _coerce(value):
+    """CLI option strings to numbers / booleans / None."""
+    if not isinstance(value, str):
+        return value
+    low = value.lower()
+    if low in ("true", "yes"):
+        return True
+    if low in ("false", "no"):
+        return False
+    if low in ("none", "null"):
+        return None
+    for cast in (int, float):
+        try:
+            return cast(value)
+        except ValueError:
+            pass
+    return value
+
+
+def write_table(rows: list[dict], out, title: str, details: dict | None = None) -> str:
+    """Write OUT/table.json, OUT/table.md (and OUT/details.json); return the markdown."""
+    from symdisco.io_utils import atomic_write_json, atomic_write_text
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    lines = [f"# {title}", "", "| model | symmetry | metric | value |", "|---|---|---|---|"]
+    for row in rows:
+        value = row["value"]
+        text = "nan" if value is None or (isinstance(value, float) and not math.isfinite(value)) \
+            else (f"{value:.4g}" if abs(value) >= 1e-3 or value == 0 else f"{value:.3e}")
+        lines.append(f"| {row['model']} | {row['symmetry']} | {row['metric']} | {text} |")
+    markdown = "\n".join(lines) + "\n"
+    if details is not None:
+        atomic_write_json(out / "details.json", details)
+    atomic_write_text(out / "table.md", markdown)
+    atomic_write_json(out / "table.json", rows)
+    return markdown
+
+
+def _row(model, symmetry, metric, value):
+    return {"model": model, "symmetry": symmetry, "metric": metric, "value": float(value)}
+
+
+def _take(options: dict, key: str, default):
+    return options.pop(key) if key in options else default
+
+
+def obtain_discovery(dataset, out: Path, *, result=None, discover="liegan", n_generators=1,
+                     perturbation=0.05, liegan_options=None, seed=0, device="cpu", progress=True):
+    """(SymmetryResult, where it came from) for `dataset`; see the module docstring."""
+    from symdisco.result import SymmetryResult
+
+    if result is not None:
+        path = Path(result)
+        if path.is_file() and path.name == "result.json":
+            path = path.parent
+        return SymmetryResult.load(path), str(path)
+    cache = out / "discovery"
+    if (cache / "result.json").is_file():
+        loaded = SymmetryResult.load(cache)
+        wanted = discover if discover != "liegan" else "liegan"
+        if loaded.method == wanted or (discover == "perturbed" and loaded.method == "perturbed-truth"):
+            return loaded, f"{cache} (cached)"
+    if discover == "perturbed":
+        truth = dataset.ground_truth
+        if truth is None:
+            raise UserInputError(f"{dataset.name}: no ground truth to perturb; use discover=liegan")
+        gen = torch.Generator().manual_seed(seed)
+        basis = truth.basis.to(torch.float64)
+        noise = torch.randn(basis.shape, generator=gen, dtype=torch.float64)
+        basis = basis + perturbation * noise * basis.flatten(1).norm(dim=1).max() / noise.norm() \
+            * math.sqrt(basis.shape[0])
+        found = SymmetryResult(basis, method="perturbed-truth", dataset=dataset.name, seed=seed,
+                               options={"perturbation": perturbation},
+                               coefficient_law={"law": "normal", "mean": [0.0] * basis.shape[0],
+                                                "scale": [1.0] * basis.shape[0]},
+                               action=dataset.x_action().describe())
+        found.similarity = found.similarity_to(truth)
+    elif discover == "liegan":
+        from symdisco import methods
+
+        cls = methods.get("liegan")
+        knobs = {"n_generators": n_generators, "seed": seed, "device": device, **(liegan_options or {})}
+        found = cls(**knobs).fit(dataset, out=cache, progress=progress)
+    else:
+        raise UserInputError(f"discover must be 'liegan' or 'perturbed'; got {discover!r}")
+    try:
+        found.save(cache)
+    except Exception:  # plotting trouble must not lose the run: keep the JSON contract at least
+        from symdisco.io_utils import atomic_write_json
+
+        atomic_write_json(cache / "result.json", found.to_dict())
+    return found, str(cache)
+
+
+def _batches(n, batch_size, generator):
+    order = torch.randperm(n, generator=generator)
+    for i in range(0, n, batch_size):
+        yield order[i:i + batch_size]
+
+
+def fit(model, x, y, loss_fn, *, epochs, batch_size, lr, seed, augment=None, progress=True,
+        desc="", device="cpu", weight_decay=0.0):
+    """Adam with cosine decay; `augment(x, y)` transforms each batch. Returns seconds."""
+    from symdisco.training import Progress
+
+    start = time.perf_counter()
+    model.to(device)
+    gen = torch.Generator().manual_seed(seed)
+    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    steps = epochs * math.ceil(len(x) / batch_size)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, steps))
+    bar = Progress(steps, desc, progress)
+    model.train()
+    for _ in range(epochs):
+        for idx in _batches(len(x), batch_size, gen):
+            xb, yb = x[idx], y[idx]
+            if augment is not None:
+                xb, yb = augment(xb, yb)
+            loss = loss_fn(model(xb.to(device)), yb.to(device))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            bar.update(1, loss=loss.item())
+    bar.close()
+    model.eval()
+    return time.perf_counter() - start
+
+
+@torch.no_grad()
+def predict(model, x, batch_size=1024, device="cpu"):
+    return torch.cat([model(x[i:i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)])
+
+
+# ----------------------------------------------------------------------------- nbody2
+
+
+def block_scales(x: torch.Tensor, block_dim: int) -> torch.Tensor:
+    """RMS of every block (one scalar per block, so normalising commutes with any g)."""
+    blocks = x.reshape(x.shape[0], -1, block_dim)
+    rms = blocks.pow(2).mean(dim=(0, 2)).sqrt().clamp_min(1e-8)
+    return rms.repeat_interleave(block_dim)
+
+
+def run_nbody2(out: Path, *, epochs=None, seed=0, device="cpu", progress=True, result=None,
+               **options) -> tuple[list, dict]:
+    from symdisco import datasets
+    from symdisco.augmentation import GroupAugmentation
+    from symdisco.lie.actions import get_action
+    from symdisco.models.baselines import MLP
+    from symdisco.models.equivariant import EquivariantMLP
+
+    epochs = 30 if epochs is None else int(epochs)
+    n_train = _take(options, "n_train", None)
+    n_test = _take(options, "n_test", None)
+    hidden = int(_take(options, "hidden", 128))
+    eq_hidden = int(_take(options, "eq_hidden", 96))
+    layers = int(_take(options, "layers", 3))
+    lr = float(_take(options, "lr", 3e-3))
+    batch_size = int(_take(options, "batch_size", 256))
+    discover = _take(options, "discover", "liegan")
+    perturbation = float(_take(options, "perturbation", 0.05))
+    discover_epochs = _take(options, "discover_epochs", None)
+    dataset = datasets.load("nbody2", **options)
+    block_dim = int(dataset.action_options.get("block_dim", 2))
+    liegan_options = {} if discover_epochs is None else {"epochs": int(discover_epochs)}
+    found, source = obtain_discovery(dataset, out, result=result, discover=discover, n_generators=1,
+                                     perturbation=perturbation, liegan_options=liegan_options,
+                                     seed=seed, device=device, progress=progress)
+
+    x, y = dataset.x.double(), dataset.y.double()
+    xt, yt = dataset.x_test.double(), dataset.y_test.double()
+    if n_train:
+        sel = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[: int(n_train)]
+        x, y = x[sel], y[sel]
+    if n_test:
+        xt, yt = xt[: int(n_test)], yt[: int(n_test)]
+    if y.shape[1] != x.shape[1]:
+        raise UserInputError("nbody2 downstream predicts one state from one state "
+                             "(input_timesteps = output_timesteps = 1)")
+    sx = block_scales(x, block_dim)
+    sd = block_scales(y - x, block_dim)
+    xin, target = (x / sx).float(), ((y - x) / sd).float()
+    xin_test = (xt / sx).float()
+
+    def test_mse(model):
+        delta = predict(model, xin_test, device=device).double() * sd
+        return float(((xt + delta - yt) ** 2).mean())
+
+    def rep_for(algebra_n):
+        if x.shape[1] % algebra_n:
+            raise UserInputError(f"the symmetry acts on R^{algebra_n}, which does not tile the "
+                                 f"{x.shape[1]}-dimensional nbody2 state")
+        return f"{x.shape[1] // algebra_n}*V"
+
+    discovered_law = found.coefficient_law
+    action = get_action("blocks", block_dim=found.algebra.n) if found.algebra.n < x.shape[1] \
+        else get_action("vector")
+    augmentation = GroupAugmentation(found, law=discovered_law, action=action, equivariant=True,
+                                     seed=seed)
+    mse = nn.MSELoss()
+    common = dict(epochs=epochs, batch_size=batch_size, lr=lr, progress=progress, device=device)
+    candidates = [
+        ("MLP", "none", lambda: MLP(x.shape[1], x.shape[1], hidden, layers), None),
+        ("MLP + augmentation", "discovered", lambda: MLP(x.shape[1], x.shape[1], hidden, layers),
+         augmentation),
+        ("EquivariantMLP", "discovered",
+         lambda: EquivariantMLP(found, rep_for(found.algebra.n), rep_for(found.algebra.n),
+                                hidden=eq_hidden, n_layers=layers), None),
+        ("EquivariantMLP", "true",
+         lambda: EquivariantMLP(dataset.ground_truth, rep_for(dataset.ground_truth.n),
+                                rep_for(dataset.ground_truth.n), hidden=eq_hidden, n_layers=layers),
+         None),
+    ]
+    rows, timings = [], {}
+    for name, symmetry, build, augment in candidates:
+        torch.manual_seed(seed)
+        model = build()
+        seconds = fit(model, xin, target, mse, seed=seed, augment=augment,
+                      desc=f"{name} ({symmetry})", **common)
+        rows.append(_row(name, symmetry, "test_mse", test_mse(model)))
+        timings[f"{name} ({symmetry})"] = round(seconds, 2)
+    details = {"experiment": "nbody2", "epochs": epochs, "seed": seed, "n_train": len(x),
+               "n_test": len(xt), "discovery": source, "discovery_method": found.method,
+               "discovered_generators": found.algebra.numpy().tolist(),
+               "similarity_to_truth": found.similarity_to(dataset.ground_truth),
+               "coefficient_law": discovered_law, "seconds": timings,
+               "options": {"hidden": hidden, "eq_hidden": eq_hidden, "layers": layers, "lr": lr,
+                           "batch_size": batch_size}}
+    return rows, details
+
+
+# ----------------------------------------------------------------------------- jets
+
+
+def auc_score(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Area under the ROC curve (rank statistic; ties count half)."""
+    from scipy.stats import rankdata
+
+    labels = np.asarray(labels).astype(bool)
+    n_pos, n_neg = labels.sum(), (~labels).sum()
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    ranks = rankdata(scores)
+    return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def run_lorentz_jets(out: Path, *, epochs=None, seed=0, device="cpu", progress=True, result=None,
+                     **options) -> tuple[list, dict]:
+    from symdisco import datasets
+    from symdisco.models.baselines import PlainGNN
+    from symdisco.models.liegnn import LieGNN, metrics_from
+
+    epochs = 15 if epochs is None else int(epochs)
+    hidden = int(_take(options, "hidden", 32))
+    layers = int(_take(options, "layers", 3))
+    lr = float(_take(options, "lr", 2e-3))
+    batch_size = int(_take(options, "batch_size", 64))
+    discover = _take(options, "discover", "liegan")
+    perturbation = float(_take(options, "perturbation", 0.05))
+    n_generators = int(_take(options, "n_generators", 6))
+    discover_epochs = _take(options, "discover_epochs", None)
+    path = _take(options, "file", None)
+    n_train = _take(options, "n_train", None)
+    n_test = _take(options, "n_test", None)
+    if path is not None:
+        dataset = datasets.load(str(path), **options)
+        if dataset.x.ndim != 3 or dataset.x.shape[-1] != 4:
+            raise UserInputError(f"{path}: expected four-vectors x of shape (N, particles, 4); "
+                                 f"got {tuple(dataset.x.shape)}")
+        if dataset.ground_truth is None:
+            from symdisco.lie.known import lorentz
+
+            dataset.ground_truth = lorentz()
+    else:
+        if n_train is not None:
+            options["n_train"] = int(n_train)
+        if n_test is not None:
+            options["n_test"] = int(n_test)
+        dataset = datasets.load("lorentz-jets", **options)
+    if dataset.y is None or dataset.y.dtype not in (torch.int64, torch.int32):
+        raise UserInputError(f"{dataset.name}: the Lorentz task needs integer class labels y")
+    liegan_options = {} if discover_epochs is None else {"epochs": int(discover_epochs)}
+    found, source = obtain_discovery(dataset, out, result=result, discover=discover,
+                                     n_generators=n_generators, perturbation=perturbation,
+                                     liegan_options=liegan_options, seed=seed, device=device,
+                                     progress=progress)
+    discovered_metric = metrics_from(found)
+    true_metric = metrics_from(dataset.ground_truth)
+
+    x, y = dataset.x.float(), dataset.y.long()
+    xt, yt = dataset.x_test.float(), dataset.y_test.long()
+    n_classes = int(max(y.max(), yt.max())) + 1
+    scale = float(x[x.abs().sum(-1) > 0].pow(2).mean().sqrt())  # one global scale for raw inputs
+    ce = nn.CrossEntropyLoss()
+    common = dict(epochs=epochs, batch_size=batch_size, lr=lr, progress=progress, device=device)
+    candidates = [
+        ("PlainGNN", "none", lambda: PlainGNN(4, n_classes, hidden, layers), 1.0 / scale),
+        ("LieGNN", "discovered", lambda: LieGNN(discovered_metric, n_classes, hidden, layers), 1.0),
+        ("LieGNN", "true", lambda: LieGNN(true_metric, n_classes, hidden, layers), 1.0),
+    ]
+    rows, timings = [], {}
+    for name, symmetry, build, factor in candidates:
+        torch.manual_seed(seed)
+        model = build()
+        seconds = fit(model, x * factor, y, ce, seed=seed, desc=f"{name} ({symmetry})", **common)
+        logits = predict(model, xt * factor, batch_size=256, device=device)
+        prob = torch.softmax(logits, -1)
+        accuracy = float((prob.argmax(-1) == yt).double().mean())
+        rows.append(_row(name, symmetry, "accuracy", accuracy))
+        if n_classes == 2:
+            rows.append(_row(name, symmetry, "auc", auc_score(yt.numpy(), prob[:, 1].numpy())))
+        timings[f"{name} ({symmetry})"] = round(seconds, 2)
+    details = {"experiment": "lorentz-jets", "data": str(path) if path else "lorentz-jets",
+               "epochs": epochs, "seed": seed, "n_train": len(x), "n_test": len(xt),
+               "discovery": source, "discovery_method": found.method,
+               "similarity_to_truth": found.similarity_to(dataset.ground_truth),
+               "discovered_metric": discovered_metric.tolist(), "true_metric": true_metric.tolist(),
+               "seconds": timings,
+               "options": {"hidden": hidden, "layers": layers, "lr": lr, "batch_size": batch_size}}
+    return rows, details
+
+
+# ----------------------------------------------------------------------------- entry point
+
+_RUNNERS = {"nbody2": run_nbody2, "lorentz-jets": run_lorentz_jets}
+_TITLES = {"nbody2": "nbody2 one-step prediction (test MSE, lower is better)",
+           "lorentz-jets": "Lorentz jets: top vs QCD (accuracy and AUC, higher is better)"}
+
+
+def run(name: str, out, *, epochs=None, seed: int = 0, device: str = "cpu", progress: bool = True,
+        **options) -> list[dict]:
+    """Run experiment `name` ("nbody2" or "lorentz-jets"), write OUT/table.json and
+    OUT/table.md, print the markdown table and return the rows. Options: see the module doc
+    (result=DIR, discover=liegan|perturbed, n_train, hidden, lr, file=PATH for jets, ...);
+    remaining options go to the dataset loader."""
+    if name not in _RUNNERS:
+        raise UserInputError(f"unknown downstream experiment {name!r}; choose from {', '.join(_RUNNERS)}")
+    from symdisco.training import resolve_device
+
+    options = {k: _coerce(v) for k, v in options.items()}
+    device = str(resolve_device(device)) if device else "cpu"
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    rows, details = _RUNNERS[name](out, epochs=epochs, seed=int(seed), device=device,
+                                   progress=progress, **options)
+    details["total_seconds"] = round(time.perf_counter() - start, 2)
+    markdown = write_table(rows, out, _TITLES[name], details)
+    print(markdown, end="")
+    return rows

@@ -81,7 +81,7 @@ def _evaluate_signals(p, a, b, c, d, shift):
 
 @register("translation-1d", "periodic 1-D signals and their sub-pixel shifts; truth: the "
                             "Shannon-Whittaker translation generator (d x d)")
-def load_translation_1d(nodes=31, n_train=1000, n_test=200, shift=0.1, max_frequency=0,
+def load_translation_1d(nodes=31, n_train=1000, n_test=200, shift=0.05, max_frequency=0,
                         decay=0.0, noise=0.0, seed=0) -> SymmetryDataset:
     """x: random periodic signals on `nodes` samples (all frequencies up to `max_frequency`,
     0 = every frequency the grid holds; amplitudes ~ 1 / (1 + (p/decay)^2) when decay > 0);
@@ -104,7 +104,8 @@ def load_translation_1d(nodes=31, n_train=1000, n_test=200, shift=0.1, max_frequ
         name=name, x=x[:n_train], y=y[:n_train], x_test=x[n_train:], y_test=y[n_train:],
         task="equivariant", action="vector", ground_truth=truth,
         description=f"{d}-sample periodic signals shifted by {shift} pixels",
-        metadata={"nodes": d, "shift": shift, "step": shift, "max_frequency": max_frequency})
+        metadata={"nodes": d, "shift": shift, "step": shift, "finite_step": 2.0,
+                  "max_frequency": max_frequency})
 
 
 # -- rotation-2d ---------------------------------------------------------------------------
@@ -161,7 +162,7 @@ def load_rotation_2d(size=11, n_train=1000, n_test=200, angle=0.02, decay=0.0, n
         name=name, x=x[:n_train], y=y[:n_train], x_test=x[n_train:], y_test=y[n_train:],
         task="equivariant", action="vector", ground_truth=truth,
         description=f"{size}x{size} images rotated by {angle} rad",
-        metadata={"image_shape": [size, size], "angle": angle, "step": angle})
+        metadata={"image_shape": [size, size], "angle": angle, "step": angle, "finite_step": 0.4})
 
 
 # -- rotated-digits ------------------------------------------------------------------------

@@ -1,0 +1,505 @@
+"""L-conv (Dehmamy et al., NeurIPS 2021) as a discovery method: the symmetry is learned
+as the node-space generators ``L_i`` of an L-conv network trained on the task.
+
+* Regression pairs (task "equivariant" or "dynamics", y shaped like x): one L-conv layer
+  (by default) maps x to y; with x -> y a small transformation by ``step`` (a dataset's
+  ``metadata["step"]``, e.g. the shift of translation-1d), the learned ``eps L W0`` is
+  ``g_step - I`` and ``eps L W0 / step`` the generator. The result also checks that
+  ``(I + z L / n)^n`` reproduces the finite transformation by ``z = metadata["finite_step"]``
+  (default ``20 step``).
+* Classification / invariant regression: an ``LConvNet`` (L-conv layers, nonlinearities,
+  dense readout) learns the task; the ``L_i`` it shares across layers are the result. With
+  ``compare=True`` a CNN and an MLP are trained as well, on the plain pixels and on
+  pixels scrambled by a fixed permutation (``digits_comparison``): L-conv and the MLP do
+  not care about the pixel order, the CNN does.
+
+The generators in the result are ``d x d`` (d = nodes); ``similarity`` is filled in when
+the dataset's truth lives on the same nodes, and ``extras["cosine_to_truth"]`` holds
+the cosine of each learned generator to it (to the pixel rotation field for images).
+"""
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..datasets.base import SymmetryDataset
+from ..errors import UserInputError
+from ..lie.compare import cosine, similarity
+from ..models.lconv import LConv, LConvNet, count_parameters, grid_neighbours
+from ..training import Checkpointer, LossLog, Progress, resolve_device, seed_everything
+from .base import DiscoveryMethod, check_option
+
+REGRESSION_TASKS = ("equivariant", "dynamics")
+
+
+# -- shapes --------------------------------------------------------------------------------
+
+def as_node_features(x: torch.Tensor) -> torch.Tensor:
+    """(N, d) -> (N, 1, d); (N, C, d) kept; images (N, C, H, W) -> (N, C, H W)."""
+    if x.ndim == 2:
+        return x[:, None]
+    if x.ndim == 3:
+        return x
+    if x.ndim == 4:
+        return x.flatten(2)
+    raise UserInputError(f"L-conv needs inputs (N, nodes), (N, channels, nodes) or images "
+                         f"(N, C, H, W); got shape {tuple(x.shape)}")
+
+
+class _Stack(nn.Module):
+    """L-conv layers mapping (B, C, d) -> (B, C_out, d), nonlinear between layers."""
+
+    def __init__(self, nodes, in_channels, out_channels, layers, channels, n_generators,
+                 structure, rank, pattern, generator):
+        super().__init__()
+        from ..models.lconv import NodeGenerators
+
+        shared = NodeGenerators(nodes, n_generators, structure=structure, rank=rank, pattern=pattern,
+                                init_scale=1e-2, generator=generator)
+        widths = [in_channels] + [channels] * (layers - 1) + [out_channels]
+        self.layers = nn.ModuleList(
+            LConv(nodes, a, b, generators=shared, bias=layers > 1, generator=generator)
+            for a, b in zip(widths[:-1], widths[1:]))
+        self.generators = shared
+        with torch.no_grad():  # start at the identity map: the generators carry what changes
+            for layer in self.layers:
+                if layer.in_channels == layer.out_channels:
+                    layer.W0.copy_(torch.eye(layer.in_channels))
+
+    def node_generators(self):
+        return [self.generators]
+
+    def forward(self, f):
+        for i, layer in enumerate(self.layers):
+            f = layer(f)
+            if i < len(self.layers) - 1:
+                f = torch.tanh(f)
+        return f
+
+
+def effective_generators(model: nn.Module) -> torch.Tensor:
+    """The learned generators (k, d, d).
+
+    For a one-layer, one-channel map the layer is the linear map ``Q = W0 (I + sum_i eps^i L_i)``
+    and the transformation it learned is ``Q - I``: returned (as one generator) when k = 1,
+    so that an identity part shared between ``W0`` and ``L`` does not count. Otherwise the
+    ``L_i`` themselves.
+    """
+    gens = model.node_generators()[0]
+    L = gens.matrices().detach()
+    layers = getattr(model, "layers", [])
+    if len(layers) == 1 and layers[0].in_channels == 1 and layers[0].out_channels == 1 and gens.k == 1:
+        layer = layers[0]
+        w0, eps = layer.W0[0, 0].detach(), layer.eps[0, 0, 0].detach()
+        eye = torch.eye(L.shape[-1], dtype=L.dtype, device=L.device)
+        return (w0 * (eye + eps * L[0]) - eye)[None]
+    return L
+
+
+# -- baselines for the classification comparison -------------------------------------------
+
+class SmallCNN(nn.Module):
+    """``blocks`` x (3x3 convolution, ReLU, 2x2 max pooling), widths doubling, then a linear readout."""
+
+    def __init__(self, image_shape, in_channels=1, classes=10, width=16, blocks=3):
+        super().__init__()
+        h, w = image_shape
+        self.image_shape = (in_channels, h, w)
+        parts, channels = [], in_channels
+        for b in range(blocks):
+            parts += [nn.Conv2d(channels, width * 2 ** b, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
+            channels = width * 2 ** b
+        self.body = nn.Sequential(*parts)
+        self.head = nn.Linear(channels * (h >> blocks) * (w >> blocks), classes)
+
+    def forward(self, x):
+        return self.head(self.body(x.reshape(len(x), *self.image_shape)).flatten(1))
+
+
+class MLP(nn.Module):
+    def __init__(self, features, classes=10, hidden=64, layers=2):
+        super().__init__()
+        widths = [features] + [hidden] * layers
+        parts = []
+        for a, b in zip(widths[:-1], widths[1:]):
+            parts += [nn.Linear(a, b), nn.ReLU()]
+        self.net = nn.Sequential(*parts, nn.Linear(widths[-1], classes))
+
+    def forward(self, x):
+        return self.net(x.flatten(1))
+
+
+def train_classifier(model, x, y, x_test, y_test, *, epochs, batch_size=64, lr=3e-3,
+                     weight_decay=0.0, generator=None, progress=None, log=None, name=""):
+    """Adam on cross entropy; returns (test accuracy, train accuracy)."""
+    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, epochs))
+    n = len(x)
+    for epoch in range(epochs):
+        model.train()
+        order = torch.randperm(n, generator=generator)
+        total = 0.0
+        for start in range(0, n, batch_size):
+            idx = order[start:start + batch_size]
+            loss = F.cross_entropy(model(x[idx]), y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(idx)
+        sched.step()
+        if progress is not None:
+            progress.update(1, loss=total / n)
+        if log is not None:
+            log.write(epoch, **{f"{name}loss": total / n})
+    return accuracy(model, x_test, y_test), accuracy(model, x, y)
+
+
+@torch.no_grad()
+def accuracy(model, x, y, batch_size=512) -> float:
+    model.eval()
+    correct = sum((model(x[i:i + batch_size]).argmax(1) == y[i:i + batch_size]).sum().item()
+                  for i in range(0, len(x), batch_size))
+    return correct / max(1, len(x))
+
+
+def _lconv_classifier(nodes, in_channels, classes, method, generator):
+    pattern = None
+    if method.structure == "sparse":
+        side = int(round(math.sqrt(nodes)))
+        pattern = grid_neighbours(side, side if side * side == nodes else 0, radius=1)
+    return LConvNet(nodes, in_channels, method.channels or 8, classes, n_layers=method.layers or 2,
+                    n_generators=method.n_generators, structure=method.structure, rank=method.rank,
+                    pattern=pattern, readout="flatten", generator=generator)
+
+
+def digits_comparison(plain: SymmetryDataset, scrambled: SymmetryDataset | None = None, *,
+                      method: "LConvMethod | None" = None, epochs: int = 30, seed: int = 0,
+                      progress: bool = False) -> dict:
+    """L-conv vs CNN vs MLP on rotated digits, plain and with scrambled pixels.
+
+    `plain` is an image classification dataset (N, C, H, W); `scrambled` its pixel-permuted
+    copy (default: a fixed random permutation of the plain pixels). Returns
+    {"models": {name: {"parameters", "accuracy", "accuracy_scrambled"}}, "table": markdown}.
+    """
+    method = method or LConvMethod(epochs=epochs, seed=seed)
+    shape = plain.metadata.get("image_shape") or list(plain.x.shape[-2:])
+    x, x_test = plain.x.flatten(1), plain.x_test.flatten(1)
+    if scrambled is None:
+        permutation = torch.as_tensor(np.random.default_rng(seed + 7919).permutation(x.shape[1]))
+        xs, xs_test = x[:, permutation], x_test[:, permutation]
+    else:
+        xs, xs_test = scrambled.x.flatten(1), scrambled.x_test.flatten(1)
+    classes = int(max(plain.y.max(), plain.y_test.max())) + 1
+    d = x.shape[1]
+    builders = {  # name: (model, learning rate)
+        "L-conv": (lambda g: _lconv_classifier(d, 1, classes, method, g), method.lr),
+        "CNN": (lambda g: SmallCNN(shape, 1, classes, blocks=3 if min(shape) >= 8 else 1), 3e-3),
+        "MLP": (lambda g: MLP(d, classes, hidden=method.mlp_hidden), 1e-2),
+    }
+    rows = {}
+    bar = Progress(len(builders) * 2 * epochs, desc="digits comparison", enabled=progress)
+    for name, (build, lr) in builders.items():
+        row = {}
+        for variant, (a, a_test) in (("accuracy", (x, x_test)), ("accuracy_scrambled", (xs, xs_test))):
+            g = seed_everything(seed)
+            model = build(g)
+            row["parameters"] = count_parameters(model)
+            start = time.perf_counter()
+            row[variant], row[variant.replace("accuracy", "train_accuracy")] = train_classifier(
+                model, a, plain.y, a_test, plain.y_test, epochs=epochs, batch_size=method.batch_size,
+                lr=lr, generator=g, progress=bar)
+            row[variant.replace("accuracy", "seconds")] = round(time.perf_counter() - start, 2)
+        rows[name] = row
+    bar.close()
+    lines = ["| model | parameters | accuracy (rotated) | accuracy (rotated + scrambled) |",
+             "|---|---:|---:|---:|"]
+    lines += [f"| {name} | {row['parameters']} | {row['accuracy']:.3f} | {row['accuracy_scrambled']:.3f} |"
+              for name, row in rows.items()]
+    return {"models": rows, "table": "\n".join(lines)}
+
+
+# -- finite transformations from a learned generator ---------------------------------------
+
+def power_approximation(generator: torch.Tensor, z: float, n: int) -> torch.Tensor:
+    """``(I + z L / n)^n`` (tends to ``exp(z L)``)."""
+    eye = torch.eye(generator.shape[-1], dtype=generator.dtype)
+    return torch.linalg.matrix_power(eye + z * generator / n, n)
+
+
+def smooth_test_signals(d: int, count: int = 8, seed: int = 0, max_frequency: int | None = None):
+    """Band-limited random signals (d,) as rows, frequencies up to d/4 by default."""
+    rng = np.random.default_rng(seed)
+    top = max_frequency or max(1, d // 4)
+    p = np.arange(1, top + 1)
+    x = np.arange(d)
+    a, b = rng.standard_normal((count, top)), rng.standard_normal((count, top))
+    angle = 2 * np.pi * np.outer(p, x) / d
+    return torch.as_tensor(a @ np.cos(angle) + b @ np.sin(angle))
+
+
+def finite_transformation_check(learned: torch.Tensor, truth: torch.Tensor, z: float,
+                                signals: torch.Tensor, powers=(4, 8, 16, 64)) -> dict:
+    """Relative error of ``(I + z L / n)^n f`` (and ``exp(z L) f``) against ``exp(z L_true) f``."""
+    learned, truth, signals = learned.double(), truth.double(), signals.double()
+    target = signals @ torch.linalg.matrix_exp(z * truth).T
+
+    def error(matrix):
+        return float((signals @ matrix.T - target).norm() / target.norm())
+
+    report = {"z": z, "power_errors": {str(n): error(power_approximation(learned, z, n)) for n in powers}}
+    report["exp_error"] = error(torch.linalg.matrix_exp(z * learned))
+    report["true_power_errors"] = {str(n): error(power_approximation(truth, z, n)) for n in powers}
+    return report
+
+
+# -- the method ----------------------------------------------------------------------------
+
+class LConvMethod(DiscoveryMethod):
+    """Learn the node-space Lie algebra with an L-conv network; see the module docstring."""
+
+    name = "lconv"
+    CLI_OPTIONS = {
+        "layers": (int, "L-conv layers (default: 1 for regression pairs, 2 for classification)"),
+        "channels": (int, "hidden channels per node (default 8)"),
+        "structure": (str, "L-conv generators: dense, low_rank, sparse (grid neighbours)"),
+        "rank": (int, "L-conv low_rank: rank of each generator"),
+        "lr": (float, "learning rate"),
+        "compare": (bool, "lconv classification: also train a CNN and an MLP, on plain and scrambled pixels"),
+    }
+
+    def __init__(self, n_generators: int = 1, *, layers: int | None = None, channels: int | None = None,
+                 structure: str = "dense", rank: int = 16, epochs: int | None = None,
+                 batch_size: int = 64, lr: float = 3e-3, weight_decay: float = 0.0,
+                 compare: bool = True, mlp_hidden: int = 64, seed: int = 0, device: str = "cpu",
+                 checkpoint_every: int = 10):
+        self.n_generators = n_generators
+        self.layers = layers
+        self.channels = channels
+        self.structure = structure
+        self.rank = rank
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.compare = compare
+        self.mlp_hidden = mlp_hidden
+        self.seed = seed
+        self.device = device
+        self.checkpoint_every = checkpoint_every
+
+    # -- helpers ---------------------------------------------------------------------
+    def _truths(self, dataset: SymmetryDataset, nodes: int):
+        """(name, (m, d, d) tensor) references on the nodes, or None."""
+        truth = dataset.ground_truth
+        if truth is not None and truth.n == nodes:
+            return truth.name or "ground truth", truth.basis.double()
+        from ..datasets.images import pixel_rotation_generator
+
+        field = pixel_rotation_generator(dataset)
+        if field is not None and field.shape[0] == nodes:
+            return "pixel rotation field", torch.as_tensor(field)[None]
+        return None
+
+    def fit(self, dataset: SymmetryDataset, *, out=None, progress: bool = True) -> "SymmetryResult":  # noqa: F821
+        check_option("structure", self.structure, ["dense", "low_rank", "sparse"])
+        if dataset.y is None:
+            raise UserInputError(f"{dataset.name}: L-conv learns the symmetry from a task and needs "
+                                 f"targets y; this dataset has none (task {dataset.task!r})")
+        start = time.perf_counter()
+        if dataset.task == "classification":
+            return self._fit_classifier(dataset, out, progress, start)
+        return self._fit_regression(dataset, out, progress, start)
+
+    def _signature(self, x, y, epochs) -> str:
+        """What a checkpoint must match to be resumed: the knobs and the data."""
+        import hashlib
+
+        digest = hashlib.sha1()
+        for tensor in (x, y):
+            digest.update(str(tuple(tensor.shape)).encode())
+            digest.update(tensor.detach().cpu().contiguous().numpy().tobytes()[:1 << 20])
+        digest.update(repr(sorted((k, repr(v)) for k, v in self.get_params().items())).encode())
+        digest.update(str(epochs).encode())
+        return digest.hexdigest()
+
+    def _train(self, model, loss_fn, x, y, epochs, out, progress, desc, rng, lr_decay=True):
+        signature = self._signature(x, y, epochs)
+        opt = torch.optim.Adam(model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, epochs)) if lr_decay else None
+        checkpoints = Checkpointer(out, every=self.checkpoint_every)
+        log = LossLog(None if out is None else Path(out) / "losses.jsonl")
+        first = 0
+        resumed = checkpoints.load()
+        if resumed is not None and resumed[1].get("signature") == signature:
+            epoch, saved = resumed
+            model.load_state_dict(saved["model"]), opt.load_state_dict(saved["opt"])
+            rng.set_state(saved["rng"])
+            if sched is not None:
+                sched.load_state_dict(saved["sched"])
+            first = epoch + 1
+        n = len(x)
+        bar = Progress(epochs, desc=desc, enabled=progress, initial=first)
+        for epoch in range(first, epochs):
+            model.train()
+            order = torch.randperm(n, generator=rng)
+            total = 0.0
+            for s in range(0, n, self.batch_size):
+                idx = order[s:s + self.batch_size]
+                loss = loss_fn(model(x[idx]), y[idx])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                total += loss.item() * len(idx)
+            if sched is not None:
+                sched.step()
+            log.write(epoch, loss=total / n)
+            bar.update(1, loss=total / n)
+            if checkpoints.due(epoch) or epoch == epochs - 1:
+                checkpoints.save(epoch, signature=signature, model=model.state_dict(), opt=opt.state_dict(),
+                                 rng=rng.get_state(),
+                                 sched=sched.state_dict() if sched is not None else {})
+        bar.close()
+        return log.rows
+
+    def _result(self, generators, dataset, start, history, extras, truths):
+        extras = dict(extras)
+        if truths is not None:
+            name, truth = truths
+            per = [max(float(cosine(gen, t)) for t in truth) for gen in generators.double()]
+            extras["cosine_to_truth"] = per
+            extras["truth_compared"] = name
+            extras["similarity_to_truth_span"] = float(similarity(generators.double(), truth))
+        result = self.make_result(generators, dataset, time.perf_counter() - start, history=history,
+                                  action={"action": "nodes", "nodes": int(generators.shape[-1])},
+                                  extras=extras)
+        if result.similarity is not None and "cosine_to_truth" in extras:
+            # for one generator the span similarity is cos^2; report the cosine itself as well
+            result.extras["similarity_kind"] = "principal angles (cos^2 for one generator)"
+        return result
+
+    # -- regression pairs ------------------------------------------------------------------
+    def _fit_regression(self, dataset, out, progress, start):
+        device = resolve_device(self.device)
+        rng = seed_everything(self.seed)
+        x, y = as_node_features(dataset.x).to(device), dataset.y
+        if y.numel() != dataset.x.numel():
+            raise UserInputError(f"{dataset.name}: L-conv maps inputs to outputs on the same nodes; "
+                                 f"x has shape {tuple(dataset.x.shape)} but y {tuple(y.shape)}")
+        y = y.reshape(x.shape[0], -1, x.shape[-1]).to(device)
+        nodes = x.shape[-1]
+        pattern = grid_neighbours(nodes, 0, radius=2, periodic=True) if self.structure == "sparse" else None
+        model = _Stack(nodes, x.shape[1], y.shape[1], self.layers or 1, self.channels or 8, self.n_generators,
+                       self.structure, self.rank, pattern, rng).to(device)
+        epochs = self.epochs or 60
+        history = self._train(model, F.mse_loss, x, y, epochs, out, progress, f"lconv {dataset.name}", rng)
+        with torch.no_grad():
+            x_test = as_node_features(dataset.x_test).to(device)
+            y_test = dataset.y_test.reshape(x_test.shape[0], -1, nodes).to(device)
+            test_mse = F.mse_loss(model(x_test), y_test).item()
+            baseline = F.mse_loss(x_test, y_test).item() if x_test.shape == y_test.shape else None
+        generators = effective_generators(model).cpu().double()
+        step = dataset.metadata.get("step")
+        extras = {"test_mse": test_mse, "identity_mse": baseline, "parameters": count_parameters(model),
+                  "nodes": nodes}
+        if step and (self.layers or 1) == 1 and x.shape[1] == 1:
+            generators = generators / float(step)  # (g_step - I) / step -> the generator
+            extras["step"] = float(step)
+        truths = self._truths(dataset, nodes)
+        figures = {}
+        if truths is not None and step and generators.shape[0] == 1:
+            truth = truths[1][0]
+            sign = float(torch.sign((generators[0] * truth).sum())) or 1.0
+            scale = float((generators[0] * truth).sum() / (truth * truth).sum())
+            extras["scale_to_truth"] = scale
+            z = float(dataset.metadata.get("finite_step", 20.0 * float(step)))
+            if dataset.name == "translation-1d" or dataset.metadata.get("image_shape") is None:
+                signals = smooth_test_signals(nodes, seed=self.seed)
+            else:
+                signals = as_node_features(dataset.x_test[:8]).reshape(-1, nodes).double()
+            extras["finite_transformation"] = finite_transformation_check(generators[0], truth, z, signals)
+            figures["signals"] = (signals[0], z, generators[0], truth, sign)
+        result = self._result(generators, dataset, start, history, extras, truths)
+        self.model_ = model
+        if out is not None:
+            self._figures(out, result, truths, figures)
+        return result
+
+    # -- classification --------------------------------------------------------------------
+    def _fit_classifier(self, dataset, out, progress, start):
+        device = resolve_device(self.device)
+        rng = seed_everything(self.seed)
+        x = as_node_features(dataset.x).to(device)
+        x_test = as_node_features(dataset.x_test).to(device)
+        classes = int(max(dataset.y.max(), dataset.y_test.max())) + 1
+        model = _lconv_classifier(x.shape[-1], x.shape[1], classes, self, rng).to(device)
+        epochs = self.epochs or 30
+        history = self._train(model, F.cross_entropy, x, dataset.y.to(device), epochs, out, progress,
+                              f"lconv {dataset.name}", rng)
+        extras = {"accuracy": accuracy(model, x_test, dataset.y_test.to(device)),
+                  "train_accuracy": accuracy(model, x, dataset.y.to(device)),
+                  "parameters": count_parameters(model), "nodes": int(x.shape[-1])}
+        generators = model.node_generators()[0].matrices().detach().cpu().double()
+        comparison = None
+        if self.compare and dataset.x.ndim == 4:
+            comparison = digits_comparison(dataset, method=self, epochs=epochs, seed=self.seed,
+                                           progress=progress)
+            extras["comparison"] = comparison["models"]
+            extras["comparison_table"] = comparison["table"]
+            if progress:
+                print(comparison["table"])
+        truths = self._truths(dataset, x.shape[-1])
+        result = self._result(generators, dataset, start, history, extras, truths)
+        self.model_ = model
+        if out is not None:
+            self._figures(out, result, truths, {})
+        return result
+
+    # -- figures ---------------------------------------------------------------------------
+    def _figures(self, out, result, truths, figures):
+        from ..plots import save_figure
+        import matplotlib.pyplot as plt
+
+        out = Path(out)
+        learned = result.generators
+        truth = truths[1].numpy() if truths is not None else None
+        k = len(learned)
+        rows = 1 + (truth is not None)
+        fig, axes = plt.subplots(rows, k + (truth is not None and len(truth) > k), squeeze=False,
+                                 figsize=(3.2 * max(k, 1) + 0.5, 3.2 * rows))
+        for i, m in enumerate(learned):
+            lim = float(np.abs(m).max()) or 1.0
+            axes[0, i].imshow(m, cmap="RdBu_r", vmin=-lim, vmax=lim)
+            cos = result.extras.get("cosine_to_truth", [None] * k)[i]
+            axes[0, i].set_title(f"learned L{i + 1}" + (f" (cos {cos:.2f})" if cos is not None else ""), fontsize=9)
+        if truth is not None:
+            for i, m in enumerate(truth):
+                lim = float(np.abs(m).max()) or 1.0
+                axes[1, i].imshow(m, cmap="RdBu_r", vmin=-lim, vmax=lim)
+                axes[1, i].set_title(truths[0], fontsize=9)
+        for ax in axes.flat:
+            ax.set_xticks([]), ax.set_yticks([])
+            if not ax.images:
+                ax.axis("off")
+        fig.tight_layout()
+        save_figure(fig, out / "lconv_generators.png")
+        result.extras.setdefault("figures", []).append("lconv_generators.png")
+        if "signals" in figures and result.dataset == "translation-1d":
+            signal, z, gen, true, _ = figures["signals"]
+            fig, axes = plt.subplots(1, 3, figsize=(12, 3))
+            target = torch.linalg.matrix_exp(z * true) @ signal
+            for ax, n in zip(axes, (4, 8, 16)):
+                ax.plot(signal.numpy(), "k:", label="f")
+                ax.plot(target.numpy(), "k-", label=f"shift by {z:g}")
+                ax.plot((power_approximation(gen, z, n) @ signal).numpy(), "r--",
+                        label=f"(I + zL/n)^n, n={n}")
+                ax.set_title(f"n = {n}", fontsize=9)
+                ax.legend(fontsize=7)
+            fig.tight_layout()
+            save_figure(fig, out / "shift_approximation.png")
+            result.extras["figures"].append("shift_approximation.png")

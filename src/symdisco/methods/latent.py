@@ -1,0 +1,646 @@
+"""Latent LieGAN (seed 002; LaLiGAN): an autoencoder whose latent space carries a linear symmetry,
+optionally with SINDy equation discovery in that latent space.
+
+    x --phi--> z --g = exp(sum w_i L_i)--> g z --psi--> x'
+
+* encoder phi / decoder psi: MLPs; the encoder's last layer is optionally orthogonal
+  (`orthogonal=True`) and the codes are standardised per coordinate by batch statistics
+  (no affine part: a centred latent is what lets a linear group act around the origin);
+* LieGAN in latent space: the same g acts on `codes` consecutive codes of a trajectory
+  (z_t, z_{t+1}) and a discriminator on the stacked codes tells real pairs from transformed
+  ones, so the symmetry must commute with the latent dynamics.  The discriminator works in
+  latent space (the LaLiGAN default): cheap, and enough because the decoder is tied to the
+  codes by the reconstruction loss;
+* losses: w_recon ||psi(phi(x)) - x||^2 + w_gan l_GAN for the autoencoder; l_GAN + w_reg
+  (non-triviality) for the generators; with `sindy`, w_sindy_z ||(grad_x z) xdot - F(z)||^2
+  + w_sindy_x ||(grad_z psi) F(z) - xdot||^2 + w_l1 |Xi|_1, F a polynomial library
+  (sequential thresholding every `threshold_every` epochs);
+* training: "joint" (autoencoder alone for `pretrain_epochs`, then everything together) or
+  "two-stage" (autoencoder alone, then LieGAN on the frozen codes for `gan_epochs`);
+* evaluation (with `sindy`): a post-hoc STLSQ fit (pysindy) on the learned codes gives the
+  printed equations; they are integrated from phi(x_0) of the test trajectories, decoded, and
+  the relative MSE over time in latent and input space is reported.  With `compare=True` the
+  same network is also trained without the symmetry (the SINDy autoencoder of Champion et al.)
+  in the same run, and both are reported side by side.
+
+High-dimensional inputs (more than `pca_threshold` features, e.g. 20000 for a 100 x 100
+two-field reaction-diffusion snapshot) are first projected on their `pca_components`
+leading principal components (a linear, exactly differentiable step; x' is mapped back
+for input-space errors); this makes training minutes instead of hours on a CPU.
+
+Data: `dataset.x` rows in time order; `dataset.y` = dx/dt (needed for SINDy);
+`metadata["trajectory_lengths"]` (default: one trajectory), `metadata["dt"]` (default 1).
+"""
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..datasets.base import SymmetryDataset
+from ..errors import UserInputError
+from ..lie.generators import make_generators
+from ..lie.sampling import make_law
+from ..training import Checkpointer, LossLog, Progress, resolve_device, seed_everything
+from .base import DiscoveryMethod, check_option
+from .discriminators import MLPDiscriminator
+from .liegan import SymmetryGenerator, discriminator_loss, generator_loss
+from .regularizers import nontrivial_penalty, orthogonality_penalty
+from .sindy import PolynomialLibrary, SindyModel, fit_stlsq, simulate, variable_names
+
+__all__ = ["LatentLieGAN", "LatentAutoencoder", "Projection", "latent_geometry", "so2_eigen_ratio"]
+
+ACTIVATIONS = {"tanh": nn.Tanh, "elu": nn.ELU, "silu": nn.SiLU, "relu": nn.ReLU, "sigmoid": nn.Sigmoid}
+
+
+# -- pieces ----------------------------------------------------------------------------------
+
+class Projection:
+    """x -> (x - mean) V / scale: PCA onto `components` directions (or none), one global scale.
+
+    Linear, so rates transform as dx V / scale; `inverse` maps back to input space."""
+
+    def __init__(self, mean, basis, scale):
+        self.mean, self.basis, self.scale = mean, basis, float(scale)
+
+    @classmethod
+    def fit(cls, x: torch.Tensor, components: int, generator: torch.Generator | None = None):
+        x = x.reshape(len(x), -1)
+        mean = x.double().mean(0).float()
+        if components and components < x.shape[1]:
+            q = min(components + 10, min(x.shape))
+            state = torch.random.get_rng_state()
+            if generator is not None:
+                torch.random.set_rng_state(generator.get_state())
+            _, _, v = torch.svd_lowrank(x, q=q, niter=3, M=mean[None])
+            torch.random.set_rng_state(state)
+            basis = v[:, :components].contiguous()
+            sign = torch.sign(basis[basis.abs().argmax(0), torch.arange(components)])
+            basis = basis * sign  # deterministic signs
+        else:
+            basis = None
+        projected = cls(mean, basis, 1.0).transform(x[:: max(1, len(x) // 4096)])
+        return cls(mean, basis, projected.std(0).max().clamp(min=1e-8).item())
+
+    def transform(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.reshape(len(x), -1)
+        out = []
+        for start in range(0, len(x), 2048):  # chunks: no full-size centred copy
+            chunk = x[start:start + 2048].float() - self.mean
+            out.append((chunk @ self.basis if self.basis is not None else chunk) / self.scale)
+        return torch.cat(out) if out else x.new_zeros(0, self.dim)
+
+    def transform_rate(self, dx: torch.Tensor) -> torch.Tensor:
+        dx = dx.reshape(len(dx), -1)
+        out = [(dx[s:s + 2048].float() @ self.basis if self.basis is not None else dx[s:s + 2048].float())
+               / self.scale for s in range(0, len(dx), 2048)]
+        return torch.cat(out) if out else dx.new_zeros(0, self.dim)
+
+    def inverse(self, c: torch.Tensor) -> torch.Tensor:
+        c = c * self.scale
+        return (c @ self.basis.T if self.basis is not None else c) + self.mean
+
+    @property
+    def dim(self) -> int:
+        return self.basis.shape[1] if self.basis is not None else self.mean.numel()
+
+    def state_dict(self) -> dict:
+        return {"mean": self.mean, "basis": self.basis, "scale": torch.tensor(self.scale)}
+
+    @classmethod
+    def from_state(cls, state) -> "Projection":
+        return cls(state["mean"], state["basis"], float(state["scale"]))
+
+
+class LatentNorm(nn.Module):
+    """Standardise each latent coordinate: batch statistics in training (with gradient, like
+    BatchNorm without affine), running statistics in evaluation."""
+
+    def __init__(self, m: int, momentum: float = 0.1, eps: float = 1e-5):
+        super().__init__()
+        self.momentum, self.eps = momentum, eps
+        self.register_buffer("running_mean", torch.zeros(m))
+        self.register_buffer("running_var", torch.ones(m))
+
+    def statistics(self, h: torch.Tensor):
+        if self.training and len(h) > 1:
+            mean, var = h.mean(0), h.var(0, unbiased=False)
+            with torch.no_grad():
+                self.running_mean.lerp_(mean.detach(), self.momentum)
+                self.running_var.lerp_(var.detach(), self.momentum)
+        else:
+            mean, var = self.running_mean, self.running_var
+        return mean, (var + self.eps).sqrt()
+
+
+class LatentAutoencoder(nn.Module):
+    """MLP encoder (optionally orthogonal last layer, standardised codes) and MLP decoder."""
+
+    def __init__(self, input_dim: int, latent_dim: int, hidden: int = 64, layers: int = 2,
+                 activation: str = "tanh", orthogonal: bool = True, normalize: bool = True):
+        super().__init__()
+        act = ACTIVATIONS[activation]
+        sizes = [input_dim] + [hidden] * layers
+        body: list[nn.Module] = []
+        for a, b in zip(sizes[:-1], sizes[1:]):
+            body += [nn.Linear(a, b), act()]
+        last = nn.Linear(hidden, latent_dim)
+        if orthogonal and latent_dim <= hidden:
+            last = nn.utils.parametrizations.orthogonal(last)
+        self.body = nn.Sequential(*body, last)
+        self.norm = LatentNorm(latent_dim) if normalize else None
+        sizes = [latent_dim] + [hidden] * layers
+        decoder: list[nn.Module] = []
+        for a, b in zip(sizes[:-1], sizes[1:]):
+            decoder += [nn.Linear(a, b), act()]
+        self.decoder = nn.Sequential(*decoder, nn.Linear(hidden, input_dim))
+
+    def _standardise(self, h):
+        if self.norm is None:
+            return h, None
+        mean, std = self.norm.statistics(h)
+        return (h - mean) / std, std
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self._standardise(self.body(x))[0]
+
+    def encode_with_rate(self, x: torch.Tensor, dx: torch.Tensor):
+        """Codes z and their time derivatives (grad_x z) xdot (forward-mode, differentiable)."""
+        h, dh = torch.func.jvp(self.body, (x,), (dx,))
+        z, std = self._standardise(h)
+        return z, (dh if std is None else dh / std)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z)
+
+    def decode_rate(self, z: torch.Tensor, dz: torch.Tensor) -> torch.Tensor:
+        """(grad_z psi) dz."""
+        return torch.func.jvp(self.decoder, (z,), (dz,))[1]
+
+
+def so2_eigen_ratio(generator: np.ndarray) -> float:
+    """max |Re| / max |Im| over the eigenvalues: 0 for a generator conjugate to a rotation."""
+    eigenvalues = np.linalg.eigvals(np.asarray(generator, dtype=np.float64))
+    imaginary = np.abs(eigenvalues.imag).max()
+    return float(np.abs(eigenvalues.real).max() / imaginary) if imaginary > 0 else math.inf
+
+
+def latent_geometry(codes: np.ndarray, generator: np.ndarray | None = None) -> dict:
+    """How close the codes are to a plane circle, and (m >= 3) whether the generator rotates
+    about the plane's normal: singular values, planarity (s_3 / s_2), circle residual
+    (std / mean of the in-plane radius), and |cos| between the generator's null vector and
+    the normal."""
+    z = np.asarray(codes, dtype=np.float64)
+    centred = z - z.mean(0)
+    _, s, vt = np.linalg.svd(centred, full_matrices=False)
+    plane = centred @ vt[:2].T
+    radius = np.linalg.norm(plane, axis=1)
+    report = {"singular_values": s.tolist(), "circle_residual": float(radius.std() / radius.mean())}
+    if z.shape[1] >= 3:
+        report["planarity"] = float(s[2] / s[1])
+        if generator is not None:
+            eigenvalues, vectors = np.linalg.eig(np.asarray(generator, dtype=np.float64))
+            axis = np.real(vectors[:, np.argmin(np.abs(eigenvalues))])
+            axis /= np.linalg.norm(axis)
+            normal = vt[2]
+            report["axis_normal_cosine"] = float(abs(axis @ normal))
+    return report
+
+
+# -- the method ------------------------------------------------------------------------------
+
+class LatentLieGAN(DiscoveryMethod):
+    """Latent LieGAN with optional joint SINDy; see the module docstring."""
+
+    name = "latent"
+    CLI_OPTIONS = {
+        "latent_dim": (int, "latent dimension m"),
+        "sindy": (bool, "joint SINDy equation discovery in the latent space"),
+        "sindy_order": (int, "SINDy polynomial library order"),
+        "sindy_threshold": (float, "SINDy sequential-thresholding / STLSQ threshold"),
+        "w_gan": (float, "weight of the adversarial loss on the autoencoder"),
+        "w_recon": (float, "weight of the reconstruction loss"),
+        "training": (str, "latent training: joint or two-stage"),
+        "orthogonal": (bool, "orthogonal last encoder layer"),
+        "pca_components": (int, "PCA pre-projection size for wide inputs (0: none)"),
+        "compare": (bool, "also train without the symmetry and compare long-term prediction"),
+        "prediction_steps": (int, "steps of long-term prediction"),
+        "batch_size": (int, "batch size"),
+    }
+
+    def __init__(self, latent_dim: int = 2, n_generators: int = 1, *, sindy: bool = False,
+                 sindy_order: int = 2, sindy_threshold: float = 0.1, w_sindy_z: float = 1.0,
+                 w_sindy_x: float = 0.1, w_sindy_l1: float = 1e-4, threshold_every: int = 20,
+                 w_gan: float = 0.01, w_recon: float = 1.0, w_reg: float = 0.1,
+                 w_orthogonality: float = 1.0, training: str = "joint", pretrain_epochs: int = 10,
+                 gan_epochs: int = 40, epochs: int = 80, batch_size: int = 64, hidden: int = 64,
+                 layers: int = 2, activation: str = "tanh", orthogonal: bool = True,
+                 normalize_latent: bool = True, codes: int = 2, pair_stride: int = 1,
+                 pca_components: int = 32, pca_threshold: int = 1024, law_scale: float = 1.0,
+                 disc_hidden: int = 64, lr_autoencoder: float = 1e-3, lr_generator: float = 2e-3,
+                 lr_discriminator: float = 2e-3, lr_sindy: float = 1e-3, compare: bool = True,
+                 prediction_steps: int = 500, integrator: str = "rk4", plots: bool = True,
+                 seed: int = 0, device: str = "cpu", checkpoint_every: int = 1):
+        self.latent_dim = latent_dim
+        self.n_generators = n_generators
+        self.sindy = sindy
+        self.sindy_order = sindy_order
+        self.sindy_threshold = sindy_threshold
+        self.w_sindy_z = w_sindy_z
+        self.w_sindy_x = w_sindy_x
+        self.w_sindy_l1 = w_sindy_l1
+        self.threshold_every = threshold_every
+        self.w_gan = w_gan
+        self.w_recon = w_recon
+        self.w_reg = w_reg
+        self.w_orthogonality = w_orthogonality
+        self.training = training
+        self.pretrain_epochs = pretrain_epochs
+        self.gan_epochs = gan_epochs
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.hidden = hidden
+        self.layers = layers
+        self.activation = activation
+        self.orthogonal = orthogonal
+        self.normalize_latent = normalize_latent
+        self.codes = codes
+        self.pair_stride = pair_stride
+        self.pca_components = pca_components
+        self.pca_threshold = pca_threshold
+        self.law_scale = law_scale
+        self.disc_hidden = disc_hidden
+        self.lr_autoencoder = lr_autoencoder
+        self.lr_generator = lr_generator
+        self.lr_discriminator = lr_discriminator
+        self.lr_sindy = lr_sindy
+        self.compare = compare
+        self.prediction_steps = prediction_steps
+        self.integrator = integrator
+        self.plots = plots
+        self.seed = seed
+        self.device = device
+        self.checkpoint_every = checkpoint_every
+
+    # -- data --------------------------------------------------------------------------------
+    def _check(self, dataset: SymmetryDataset) -> None:
+        check_option("training", self.training, ["joint", "two-stage"])
+        check_option("activation", self.activation, list(ACTIVATIONS))
+        check_option("integrator", self.integrator, ["rk4", "euler"])
+        if self.latent_dim < 1 or self.n_generators < 1 or self.codes < 1:
+            raise UserInputError("latent_dim, n_generators and codes must be >= 1")
+        if self.sindy and (dataset.y is None or dataset.y.shape != dataset.x.shape):
+            raise UserInputError(f"dataset {dataset.name!r}: SINDy needs time derivatives dx/dt as y "
+                                 f"with the shape of x; got y={None if dataset.y is None else list(dataset.y.shape)}")
+
+    @staticmethod
+    def _lengths(dataset, test: bool) -> list[int]:
+        x = dataset.x_test if test else dataset.x
+        if x is None or len(x) == 0:
+            return []
+        key = "test_trajectory_lengths" if test else "trajectory_lengths"
+        lengths = [int(n) for n in dataset.metadata.get(key) or [len(x)]]
+        if sum(lengths) != len(x):
+            raise UserInputError(f"dataset {dataset.name!r}: metadata {key} sums to {sum(lengths)}, "
+                                 f"but there are {len(x)} rows")
+        return lengths
+
+    def _windows(self, lengths: list[int]) -> torch.Tensor:
+        """Row indices (N, codes) of `codes` samples `pair_stride` apart within one trajectory."""
+        span = (self.codes - 1) * self.pair_stride
+        starts, offset = [], 0
+        for n in lengths:
+            if n > span:
+                starts.append(torch.arange(offset, offset + n - span))
+            offset += n
+        if not starts:
+            raise UserInputError(f"trajectories are too short for {self.codes} codes {self.pair_stride} apart")
+        start = torch.cat(starts)
+        return start[:, None] + self.pair_stride * torch.arange(self.codes)[None]
+
+    # -- one model ---------------------------------------------------------------------------
+    def _build(self, dim: int, rng: torch.Generator, symmetric: bool):
+        m = self.latent_dim
+        modules = {"autoencoder": LatentAutoencoder(dim, m, self.hidden, self.layers, self.activation,
+                                                    self.orthogonal, self.normalize_latent)}
+        if symmetric:
+            generators = make_generators("full", self.n_generators, m, generator=rng)
+            law = make_law("normal", self.n_generators, scale=self.law_scale, learnable=False)
+            modules["symmetry"] = SymmetryGenerator(generators, law, normalize=True)
+            modules["discriminator"] = MLPDiscriminator(m * self.codes, hidden=self.disc_hidden, layers=2)
+        if self.sindy:
+            modules["sindy"] = SindyModel(PolynomialLibrary(m, self.sindy_order))
+        return modules
+
+    def _train_one(self, tag, symmetric, c, dc, windows, rng, device, out, bar):
+        modules = self._build(c.shape[1], rng, symmetric)
+        for module in modules.values():
+            module.to(device)
+        ae = modules["autoencoder"]
+        optimizers = {"autoencoder": torch.optim.Adam(ae.parameters(), lr=self.lr_autoencoder)}
+        if symmetric:
+            optimizers["symmetry"] = torch.optim.Adam(modules["symmetry"].parameters(), lr=self.lr_generator,
+                                                      betas=(0.5, 0.99))
+            optimizers["discriminator"] = torch.optim.Adam(modules["discriminator"].parameters(),
+                                                           lr=self.lr_discriminator, betas=(0.5, 0.99))
+        if self.sindy:
+            optimizers["sindy"] = torch.optim.Adam(modules["sindy"].parameters(), lr=self.lr_sindy)
+        two_stage = symmetric and self.training == "two-stage"
+        total_epochs = self.epochs + (self.gan_epochs if two_stage else 0)
+
+        checkpoints = Checkpointer(out, every=self.checkpoint_every, name=f"{tag}_checkpoint.pt")
+        log = LossLog(None if out is None else Path(out) / f"{tag}_losses.jsonl")
+        first = 0
+        resumed = checkpoints.load()
+        if resumed is not None:
+            epoch, saved = resumed
+            for key, module in modules.items():
+                module.load_state_dict(saved[key])
+            for key, opt in optimizers.items():
+                opt.load_state_dict(saved["opt_" + key])
+            rng.set_state(saved["rng"])
+            first = epoch + 1
+            bar.update(first * math.ceil(len(windows) / self.batch_size))
+
+        n = len(windows)
+        steps = math.ceil(n / self.batch_size)
+        for epoch in range(first, total_epochs):
+            ae_trains = not two_stage or epoch < self.epochs
+            gan_on = symmetric and (epoch >= self.epochs if two_stage else epoch >= self.pretrain_epochs)
+            ae.train(ae_trains)
+            totals: dict[str, float] = {}
+            order = torch.randperm(n, generator=rng)
+            for i in range(steps):
+                idx = windows[order[i * self.batch_size:(i + 1) * self.batch_size]].to(device)
+                losses = self._step(modules, optimizers, c[idx], None if dc is None else dc[idx],
+                                    ae_trains, gan_on, rng)
+                for key, value in losses.items():
+                    totals[key] = totals.get(key, 0.0) + value
+                bar.update(1, **{k: v for k, v in losses.items() if k in ("recon", "sindy_z", "loss_d")})
+            if self.sindy and ae_trains and (epoch + 1) % self.threshold_every == 0 \
+                    and epoch + 1 < self.epochs:
+                totals["terms_kept"] = steps * modules["sindy"].threshold_(self.sindy_threshold)
+            log.write(epoch, **{k: v / steps for k, v in totals.items()})
+            if checkpoints.due(epoch) or epoch == total_epochs - 1:
+                checkpoints.save(epoch, rng=rng.get_state(),
+                                 **{k: m.state_dict() for k, m in modules.items()},
+                                 **{"opt_" + k: o.state_dict() for k, o in optimizers.items()})
+        for module in modules.values():
+            module.eval()
+        return modules, log.rows
+
+    def _step(self, modules, optimizers, cb, dcb, ae_trains, gan_on, rng) -> dict:
+        ae = modules["autoencoder"]
+        batch = cb.shape[0]
+        x = cb.reshape(batch * self.codes, -1)
+        losses: dict[str, float] = {}
+        for opt in optimizers.values():
+            opt.zero_grad(set_to_none=True)
+        use_sindy = self.sindy and ae_trains
+        with torch.set_grad_enabled(ae_trains):
+            if use_sindy:
+                dx = dcb.reshape(batch * self.codes, -1)
+                z, dz = ae.encode_with_rate(x, dx)
+            else:
+                z = ae.encode(x)
+        loss_ae = x.new_zeros(())
+        if ae_trains:
+            recon = F.mse_loss(ae.decode(z), x)
+            loss_ae = self.w_recon * recon
+            losses["recon"] = recon.item()
+        if use_sindy:
+            sindy = modules["sindy"]
+            predicted = sindy(z)
+            loss_z = F.mse_loss(predicted, dz)
+            loss_x = F.mse_loss(ae.decode_rate(z, predicted), dx)
+            loss_ae = loss_ae + self.w_sindy_z * loss_z + self.w_sindy_x * loss_x + self.w_sindy_l1 * sindy.l1()
+            losses["sindy_z"], losses["sindy_x"] = loss_z.item(), loss_x.item()
+        if gan_on:
+            symmetry, disc = modules["symmetry"], modules["discriminator"]
+            codes = z.reshape(batch, self.codes, -1)
+            g, _ = symmetry(batch, rng)
+            moved = codes @ g.transpose(1, 2)  # the same g on every code of a window
+            real, fake = codes.flatten(1), moved.flatten(1)
+            loss_d = discriminator_loss(disc(real.detach()), disc(fake.detach()))
+            loss_d.backward()
+            optimizers["discriminator"].step()
+            optimizers["discriminator"].zero_grad(set_to_none=True)
+            adversarial = generator_loss(disc(fake))
+            basis = symmetry.basis()
+            loss_sym = (adversarial + self.w_reg * nontrivial_penalty(real, fake, basis, "cosine")
+                        + self.w_orthogonality * orthogonality_penalty(basis, "cosine"))
+            trainable = [p for p in symmetry.parameters() if p.requires_grad]
+            grads = torch.autograd.grad(loss_sym, trainable, retain_graph=ae_trains, allow_unused=True)
+            for p, grad in zip(trainable, grads):
+                p.grad = grad
+            optimizers["symmetry"].step()
+            if ae_trains:
+                loss_ae = loss_ae + self.w_gan * adversarial
+            losses["loss_d"], losses["loss_g"] = loss_d.item(), adversarial.item()
+        if ae_trains:
+            params = [p for key, m in modules.items() if key in ("autoencoder", "sindy") for p in m.parameters()]
+            loss_ae.backward(inputs=params)
+            optimizers["autoencoder"].step()
+            if use_sindy:
+                optimizers["sindy"].step()
+        return losses
+
+    # -- evaluation --------------------------------------------------------------------------
+    @torch.no_grad()
+    def _codes(self, ae, c, dc=None):
+        zs, dzs = [], []
+        for start in range(0, len(c), 4096):
+            if dc is None:
+                zs.append(ae.encode(c[start:start + 4096]))
+            else:
+                z, dz = ae.encode_with_rate(c[start:start + 4096], dc[start:start + 4096])
+                zs.append(z), dzs.append(dz)
+        return torch.cat(zs), (torch.cat(dzs) if dzs else None)
+
+    def _prediction(self, ae, fit, projection, x_traj, lengths, dt, device):
+        """Relative MSE over time in latent and input space, from phi(x_0) of each trajectory."""
+        horizon = min(self.prediction_steps, min(lengths) - 1)
+        starts = np.cumsum([0] + lengths[:-1])
+        index = torch.as_tensor(starts)[:, None] + torch.arange(horizon + 1)[None]  # (B, T+1)
+        truth_x = x_traj.reshape(len(x_traj), -1)[index.reshape(-1)].float()  # (B*(T+1), d)
+        z_true = self._codes(ae, projection.transform(truth_x).to(device))[0]
+        z_true = z_true.reshape(len(starts), horizon + 1, -1).transpose(0, 1)  # (T+1, B, m)
+        rhs = fit.rhs(self.sindy_order).to(device).double()
+        z_pred = simulate(lambda z: rhs(z), z_true[0].double(), horizon, dt, self.integrator).float()
+        latent = ((z_pred - z_true) ** 2).sum((1, 2)) / (z_true ** 2).sum((1, 2)).clamp(min=1e-12)
+        truth = truth_x.reshape(len(starts), horizon + 1, -1).transpose(0, 1)
+        errors = []
+        for t in range(horizon + 1):
+            decoded = projection.inverse(ae.decode(z_pred[t]).cpu())
+            errors.append(((decoded - truth[t]) ** 2).sum() / (truth[t] ** 2).sum().clamp(min=1e-12))
+        return {"steps": horizon, "relative_mse_latent": latent.cpu().tolist(),
+                "relative_mse_input": torch.stack(errors).tolist(),
+                "z_true": z_true[:, 0].cpu().numpy(), "z_pred": z_pred[:, 0].cpu().numpy()}
+
+    def _summarise(self, modules, projection, c, dc, dataset, dt, device):
+        ae = modules["autoencoder"]
+        report: dict = {}
+        z, dz = self._codes(ae, c.to(device), None if dc is None else dc.to(device))
+        with torch.no_grad():
+            recon = projection.inverse(ae.decode(z[:2048]).cpu())
+            x = dataset.x[:2048].reshape(min(2048, len(dataset.x)), -1).float()
+            report["reconstruction_relative_mse"] = float(((recon - x) ** 2).sum() / (x ** 2).sum())
+        report["codes"] = z.cpu().numpy()
+        if self.sindy:
+            variables = variable_names(self.latent_dim)
+            fit = fit_stlsq(z.cpu().numpy(), dz.cpu().numpy(), self.sindy_order, self.sindy_threshold,
+                            dt=dt, variables=variables)
+            report["fit"] = fit
+            report["equations"] = fit.equations
+            report["sindy_coefficients"] = fit.table()
+            report["sindy_joint_equations"] = modules["sindy"].equations(variables)
+            report["nonlinear_terms"] = fit.nonlinear_terms()
+            lengths = self._lengths(dataset, test=True)
+            source, lengths = ((dataset.x_test, lengths) if lengths and min(lengths) > 1
+                               else (dataset.x, self._lengths(dataset, test=False)))
+            report["prediction"] = self._prediction(ae, fit, projection, source, lengths, dt, device)
+        return report
+
+    # -- fit ---------------------------------------------------------------------------------
+    def fit(self, dataset: SymmetryDataset, *, out=None, progress: bool = True) -> "SymmetryResult":
+        start = time.perf_counter()
+        self._check(dataset)
+        rng = seed_everything(self.seed)
+        device = resolve_device(self.device)
+        dt = float(dataset.metadata.get("dt", 1.0))
+        if out is not None:
+            Path(out).mkdir(parents=True, exist_ok=True)
+
+        saved = None if out is None else Path(out) / "latent_projection.pt"
+        if saved is not None and saved.is_file():
+            projection = Projection.from_state(torch.load(saved, weights_only=True))
+        else:
+            wide = int(np.prod(dataset.x.shape[1:])) > self.pca_threshold
+            projection = Projection.fit(dataset.x, self.pca_components if wide else 0, rng)
+            if saved is not None:
+                from ..io_utils import atomic_save
+                atomic_save(saved, lambda tmp: torch.save(projection.state_dict(), tmp))
+        c = projection.transform(dataset.x).to(device)
+        dc = projection.transform_rate(dataset.y).to(device) if self.sindy else None
+        windows = self._windows(self._lengths(dataset, test=False))
+
+        variants = [("latent", True)] + ([("baseline", False)] if self.sindy and self.compare else [])
+        steps = math.ceil(len(windows) / self.batch_size)
+        total = sum((self.epochs + (self.gan_epochs if s and self.training == "two-stage" else 0)) * steps
+                    for _, s in variants)
+        bar = Progress(total, desc=f"latent {dataset.name}", enabled=progress)
+        trained = {}
+        for tag, symmetric in variants:
+            trained[tag] = self._train_one(tag, symmetric, c, dc, windows, rng, device, out, bar)
+        bar.close()
+
+        modules, history = trained["latent"]
+        basis = modules["symmetry"].basis().detach().cpu().double()
+        summary = self._summarise(modules, projection, c, dc, dataset, dt, device)
+        extras = self._extras(basis, summary, projection, dataset)
+        base = None
+        if "baseline" in trained:
+            base = self._summarise(trained["baseline"][0], projection, c, dc, dataset, dt, device)
+            extras["without_symmetry"] = {k: base[k] for k in ("equations", "sindy_coefficients",
+                                                              "nonlinear_terms", "reconstruction_relative_mse")}
+            extras["long_term_prediction"] = self._prediction_report(summary["prediction"], base["prediction"])
+        elif self.sindy:
+            extras["long_term_prediction"] = self._prediction_report(summary["prediction"], None)
+        if out is not None and self.plots:
+            extras["figures"] = self._figures(out, summary, basis,
+                                              None if base is None else base["prediction"])
+        result = self.make_result(basis, dataset, time.perf_counter() - start, history=history,
+                                  coefficient_law=modules["symmetry"].law.describe(),
+                                  action={"name": "latent", "latent_dim": self.latent_dim,
+                                          "codes": self.codes}, extras=extras)
+        self.modules_, self.projection_, self.summary_ = modules, projection, summary
+        self.baseline_ = trained.get("baseline", (None,))[0]
+        return result
+
+    def _extras(self, basis, summary, projection, dataset) -> dict:
+        generators = basis.numpy()
+        eigenvalues = [np.linalg.eigvals(L) for L in generators]
+        extras = {
+            "latent_dim": self.latent_dim,
+            "input_projection": {"pca_components": projection.basis.shape[1] if projection.basis is not None
+                                 else None, "scale": projection.scale},
+            "eigenvalues": [[[float(v.real), float(v.imag)] for v in ev] for ev in eigenvalues],
+            "so2_eigen_ratio": [so2_eigen_ratio(L) for L in generators],
+            "latent_geometry": latent_geometry(summary["codes"], generators[0]),
+            "reconstruction_relative_mse": summary["reconstruction_relative_mse"],
+        }
+        if self.sindy:
+            extras.update(equations=summary["equations"], sindy_coefficients=summary["sindy_coefficients"],
+                          sindy_joint_equations=summary["sindy_joint_equations"],
+                          nonlinear_terms=summary["nonlinear_terms"])
+        return extras
+
+    @staticmethod
+    def _prediction_report(with_symmetry: dict, without: dict | None) -> dict:
+        def thin(curve):
+            stride = max(1, len(curve) // 100)
+            return [round(v, 6) for v in curve[::stride]] + ([round(curve[-1], 6)] if (len(curve) - 1) % stride else [])
+
+        report = {"steps": with_symmetry["steps"],
+                  "relative_mse_input_final": {"with_symmetry": with_symmetry["relative_mse_input"][-1]},
+                  "relative_mse_latent_final": {"with_symmetry": with_symmetry["relative_mse_latent"][-1]},
+                  "curves": {"with_symmetry": {"input": thin(with_symmetry["relative_mse_input"]),
+                                               "latent": thin(with_symmetry["relative_mse_latent"])}}}
+        if without is not None:
+            report["relative_mse_input_final"]["without_symmetry"] = without["relative_mse_input"][-1]
+            report["relative_mse_latent_final"]["without_symmetry"] = without["relative_mse_latent"][-1]
+            report["curves"]["without_symmetry"] = {"input": thin(without["relative_mse_input"]),
+                                                    "latent": thin(without["relative_mse_latent"])}
+            report["symmetry_helps"] = bool(with_symmetry["relative_mse_input"][-1]
+                                            < without["relative_mse_input"][-1])
+        return report
+
+    def _figures(self, out, summary, basis, baseline) -> list[str]:
+        """latent_trajectories.png (codes before / after group actions) and, with SINDy,
+        long_term_prediction.png (relative MSE over time, with and without the symmetry)."""
+        from .. import plots
+
+        plt = plots.plt
+        out = Path(out)
+        names = []
+        codes = summary["codes"]
+        shown = codes[:: max(1, len(codes) // 3000)]
+        g = torch.linalg.matrix_exp(torch.randn(6, 1, generator=torch.Generator().manual_seed(0)).double()
+                                    [:, :, None] * basis[0][None] * self.law_scale).numpy()
+        three = self.latent_dim >= 3
+        fig = plt.figure(figsize=(10, 4.5))
+        for panel, title in enumerate(["latent codes phi(x)", "after group actions g phi(x)"]):
+            ax = fig.add_subplot(1, 2, panel + 1, projection="3d" if three else None)
+            clouds = [shown] if panel == 0 else [shown @ gi.T for gi in g]
+            for i, cloud in enumerate(clouds):
+                coords = [cloud[:, j] for j in range(3 if three else min(2, cloud.shape[1]))]
+                if len(coords) == 1:
+                    coords.append(np.zeros_like(coords[0]))
+                ax.scatter(*coords, s=2, alpha=0.5, c=np.arange(len(cloud)) if panel == 0 else f"C{i}")
+            ax.set_title(title, fontsize=9)
+        fig.tight_layout()
+        plots.save_figure(fig, out / "latent_trajectories.png")
+        names.append("latent_trajectories.png")
+        if self.sindy:
+            pred = summary["prediction"]
+            fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+            steps = np.arange(pred["steps"] + 1)
+            for ax, key in zip(axes[:2], ["relative_mse_input", "relative_mse_latent"]):
+                ax.plot(steps, pred[key], label="LieGAN + SINDy")
+                if baseline is not None:
+                    ax.plot(steps, baseline[key], label="SINDy autoencoder (no symmetry)")
+                ax.set_xlabel("time step"), ax.set_title(key.replace("_", " "), fontsize=9)
+                ax.set_yscale("log")
+            axes[0].legend(fontsize=8)
+            axes[2].plot(pred["z_true"][:, 0], pred["z_true"][:, 1 % self.latent_dim], label="phi(x_t)")
+            axes[2].plot(pred["z_pred"][:, 0], pred["z_pred"][:, 1 % self.latent_dim], "--", label="simulated")
+            axes[2].legend(fontsize=8), axes[2].set_title("latent trajectory", fontsize=9)
+            fig.tight_layout()
+            plots.save_figure(fig, out / "long_term_prediction.png")
+            names.append("long_term_prediction.png")
+        return names

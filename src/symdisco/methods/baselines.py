@@ -65,3 +65,72 @@ class SymmetryGAN(LieGAN):
     def learned_basis(self, symmetry):
         element = symmetry.element().detach().cpu().double()
         return group_log(element)[None].float()
+
+
+class AugerinoPlus(LieGAN):
+    """Augerino+: a predictor trained on data augmented by exp(sum w_i L_i), w ~ U(-a, a).
+
+    Both the generators L_i and the ranges a are learned; the loss is the task loss on
+    augmented samples minus `w_width` * sum(a), so the ranges grow along directions the
+    task does not mind. No discriminator: the symmetry is read off the learned basis.
+    """
+
+    name = "augerino"
+    CLI_OPTIONS = {"w_width": (float, "augerino: reward for wider augmentation ranges")}
+
+    def __init__(self, n_generators: int = 1, *, parameterization: str = "auto", epochs: int = 30,
+                 batch_size: int = 256, lr: float = 5e-3, hidden: int = 128, w_width: float = 0.05,
+                 w_orthogonality: float = 1.0, seed: int = 0, device: str = "cpu"):
+        super().__init__(n_generators, parameterization=parameterization, law="uniform", learn_law=True,
+                         epochs=epochs, batch_size=batch_size, w_orthogonality=w_orthogonality,
+                         hidden=hidden, seed=seed, device=device)
+        self.lr, self.w_width = lr, w_width
+
+    def fit(self, dataset, *, out=None, progress: bool = True, callback=None):
+        import math
+        import time
+
+        from ..models.baselines import MLP
+        from ..training import LossLog, Progress, resolve_device, seed_everything
+        from .base import UserInputError
+        from .regularizers import orthogonality_penalty
+
+        if dataset.y is None or dataset.action not in ("vector", "blocks"):
+            raise UserInputError("augerino needs a supervised task on vectors or stacked blocks "
+                                 f"(dataset {dataset.name!r} has action {dataset.action!r})")
+        start = time.perf_counter()
+        rng = seed_everything(self.seed)
+        device = resolve_device(self.device)
+        symmetry, _ = self.build(dataset, rng)
+        classification = dataset.task == "classification"
+        out_dim = int(dataset.y.max()) + 1 if classification else dataset.y[0].numel()
+        predictor = MLP(dataset.x[0].numel(), out_dim, hidden=self.hidden).to(device)
+        symmetry.to(device)
+        optimiser = torch.optim.Adam(list(symmetry.parameters()) + list(predictor.parameters()), lr=self.lr)
+        action = dataset.task_action()
+        x, y = dataset.x.to(device), dataset.y.to(device)
+        log = LossLog(None if out is None else f"{out}/losses.jsonl")
+        steps = math.ceil(len(x) / self.batch_size)
+        with Progress(self.epochs * steps, desc=f"augerino {dataset.name}", enabled=progress) as bar:
+            for epoch in range(self.epochs):
+                order, total = torch.randperm(len(x), generator=rng).to(device), 0.0
+                for i in range(steps):
+                    idx = order[i * self.batch_size:(i + 1) * self.batch_size]
+                    g, _ = symmetry(len(idx), rng)
+                    gx, gy = action.apply(g, x[idx], y[idx])
+                    prediction = predictor(gx.reshape(len(idx), -1))
+                    task = (torch.nn.functional.cross_entropy(prediction, gy) if classification
+                            else torch.nn.functional.mse_loss(prediction, gy.reshape(len(idx), -1)))
+                    loss = (task - self.w_width * symmetry.law.half_width.sum()
+                            + self.w_orthogonality * orthogonality_penalty(symmetry.basis()))
+                    optimiser.zero_grad(set_to_none=True)
+                    loss.backward()
+                    optimiser.step()
+                    total += task.item()
+                    bar.update(1, task=task.item())
+                log.write(epoch, task_loss=total / steps,
+                          mean_half_width=float(symmetry.law.half_width.detach().mean()))
+        self.symmetry_, self.predictor_ = symmetry, predictor
+        return self.make_result(self.learned_basis(symmetry), dataset, time.perf_counter() - start,
+                                coefficient_law=symmetry.law.describe(), history=log.rows,
+                                action=dataset.x_action().describe())

@@ -118,10 +118,17 @@ class Projection:
 
 
 class LatentNorm(nn.Module):
-    """Standardise each latent coordinate: batch statistics in training (with gradient, like
-    BatchNorm without affine), running statistics in evaluation."""
+    """Standardise each latent coordinate (no affine part), like BatchNorm but without jitter.
 
-    def __init__(self, m: int, momentum: float = 0.1, eps: float = 1e-5):
+    In training the *values* are the running statistics (updated from every batch with
+    momentum, and set from the whole training set before and after training by `calibrate`)
+    while the *gradient* is the batch statistics' (batch renormalisation): the loss stays
+    invariant to the encoder's scale, so SINDy cannot shrink the codes to zero, and the codes
+    do not jitter with the batch (on a circle of codes the mean of a batch of 128 is off by
+    ~9% of the radius, which the decoder would otherwise have to absorb).
+    """
+
+    def __init__(self, m: int, momentum: float = 0.05, eps: float = 1e-5):
         super().__init__()
         self.momentum, self.eps = momentum, eps
         self.register_buffer("running_mean", torch.zeros(m))
@@ -131,11 +138,18 @@ class LatentNorm(nn.Module):
         if self.training and len(h) > 1:
             mean, var = h.mean(0), h.var(0, unbiased=False)
             with torch.no_grad():
-                self.running_mean.lerp_(mean.detach(), self.momentum)
-                self.running_var.lerp_(var.detach(), self.momentum)
-        else:
-            mean, var = self.running_mean, self.running_var
-        return mean, (var + self.eps).sqrt()
+                self.running_mean.lerp_(mean, self.momentum)
+                self.running_var.lerp_(var, self.momentum)
+            # forward value: the running statistics; gradient: the batch statistics'
+            mean = mean - mean.detach() + self.running_mean
+            std = (var + self.eps).sqrt()
+            return mean, std - std.detach() + (self.running_var + self.eps).sqrt()
+        return self.running_mean, (self.running_var + self.eps).sqrt()
+
+    @torch.no_grad()
+    def calibrate(self, h: torch.Tensor) -> None:
+        self.running_mean.copy_(h.mean(0))
+        self.running_var.copy_(h.var(0, unbiased=False))
 
 
 class LatentAutoencoder(nn.Module):
@@ -168,6 +182,12 @@ class LatentAutoencoder(nn.Module):
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self._standardise(self.body(x))[0]
+
+    @torch.no_grad()
+    def calibrate(self, x: torch.Tensor) -> None:
+        """Set the latent statistics from all of x (before and after training)."""
+        if self.norm is not None:
+            self.norm.calibrate(torch.cat([self.body(x[s:s + 4096]) for s in range(0, len(x), 4096)]))
 
     def encode_with_rate(self, x: torch.Tensor, dx: torch.Tensor):
         """Codes z and their time derivatives (grad_x z) xdot (forward-mode, differentiable)."""
@@ -367,6 +387,8 @@ class LatentLieGAN(DiscoveryMethod):
             first = epoch + 1
             bar.update(first * math.ceil(len(windows) / self.batch_size))
 
+        if first == 0:
+            ae.calibrate(c)
         n = len(windows)
         steps = math.ceil(n / self.batch_size)
         for epoch in range(first, total_epochs):
@@ -392,6 +414,8 @@ class LatentLieGAN(DiscoveryMethod):
                                  **{"opt_" + k: o.state_dict() for k, o in optimizers.items()})
         for module in modules.values():
             module.eval()
+        if first < total_epochs and (not two_stage or first < self.epochs):
+            ae.calibrate(c)  # exact statistics for evaluation; then the codes are final
         return modules, log.rows
 
     def _step(self, modules, optimizers, cb, dcb, ae_trains, gan_on, rng) -> dict:

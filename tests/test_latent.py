@@ -1,0 +1,175 @@
+"""Latent LieGAN and latent SINDy: building blocks (fast) and discovery runs (slow)."""
+import json
+import math
+
+import numpy as np
+import pysindy as ps
+import pytest
+import torch
+
+from symdisco.methods import sindy as sd
+from symdisco.methods.latent import (LatentAutoencoder, LatentLieGAN, LatentNorm, Projection,
+                                     latent_geometry, so2_eigen_ratio)
+
+
+# -- SINDy pieces ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("m, order", [(1, 3), (2, 2), (3, 3)])
+def test_polynomial_library_matches_pysindy(m, order):
+    library = sd.PolynomialLibrary(m, order)
+    reference = ps.PolynomialLibrary(degree=order)
+    z = np.random.default_rng(0).normal(size=(7, m))
+    reference.fit(z)
+    assert library.names() == reference.get_feature_names(sd.variable_names(m))
+    np.testing.assert_allclose(library(torch.tensor(z)).numpy(), reference.transform(z), rtol=1e-12)
+    assert library.powers().sum(1).max() == order
+
+
+def test_library_is_differentiable_at_zero():
+    z = torch.zeros(3, 2, requires_grad=True)
+    sd.PolynomialLibrary(2, 3)(z).sum().backward()
+    assert torch.isfinite(z.grad).all()
+
+
+def test_sequential_thresholding_and_equations():
+    model = sd.SindyModel(sd.PolynomialLibrary(2, 2))
+    with torch.no_grad():
+        model.coefficients.copy_(torch.tensor([[0.0, 0.01], [0.0, -0.91], [0.91, 0.0],
+                                               [0.05, 0.0], [0.0, 0.2], [0.0, 0.0]]))
+    assert model.threshold_(0.1) == 3
+    assert model.equations() == ["z1' = 0.91 z2", "z2' = -0.91 z1 + 0.20 z1 z2"]
+    with torch.no_grad():
+        model.coefficients[0, 1] = 5.0  # a dropped term stays dropped
+    assert model(torch.zeros(1, 2)).abs().max() == 0
+    table = model.table()
+    assert table["terms"][4] == "z1 z2" and len(table["coefficients"]) == 2
+    assert sd.format_equation([0.0, -0.5, 0, 0.0], ["1", "z1", "z2", "z1^2"]) == "-0.50 z1"
+    assert sd.format_equation([0.3, 0, 0, -0.004], ["1", "z1", "z2", "z1^2"]) == "0.30"
+
+
+def test_stlsq_recovers_a_rotation_and_simulation_follows_it():
+    t = np.arange(0, 20, 0.05)
+    z = 1.4 * np.stack([np.cos(0.91 * t), -np.sin(0.91 * t)], 1)
+    dz = 0.91 * np.stack([z[:, 1], -z[:, 0]], 1)
+    fit = sd.fit_stlsq(z + 1e-4 * np.random.default_rng(0).normal(size=z.shape), dz, order=2)
+    assert fit.equations == ["z1' = 0.91 z2", "z2' = -0.91 z1"]
+    assert fit.nonlinear_terms() == []
+    path = sd.simulate(fit.rhs(2).double(), torch.tensor(z[:1]), len(t) - 1, 0.05, "rk4")
+    np.testing.assert_allclose(path[:, 0].numpy(), z, atol=1e-3)
+    euler = sd.simulate(fit.rhs(2).double(), torch.tensor(z[:1]), 100, 0.05, "euler")
+    assert euler[-1].norm() > path[100].norm()  # forward Euler spirals outwards
+
+
+# -- autoencoder pieces ----------------------------------------------------------------------
+
+def test_encoder_rate_is_the_directional_derivative():
+    torch.manual_seed(0)
+    ae = LatentAutoencoder(10, 3, hidden=16, orthogonal=True).double()
+    x = torch.randn(64, 10, dtype=torch.float64)
+    dx = torch.randn(64, 10, dtype=torch.float64)
+    ae.calibrate(x)
+    ae.eval()
+    z, dz = ae.encode_with_rate(x, dx)
+    h = 1e-6
+    numeric = (ae.encode(x + h * dx) - ae.encode(x - h * dx)) / (2 * h)
+    torch.testing.assert_close(dz, numeric, rtol=1e-5, atol=1e-7)
+    dxhat = ae.decode_rate(z, dz)
+    numeric = (ae.decode(z + h * dz) - ae.decode(z - h * dz)) / (2 * h)
+    torch.testing.assert_close(dxhat, numeric, rtol=1e-5, atol=1e-7)
+    weight = ae.body[-1].weight
+    torch.testing.assert_close(weight @ weight.T, torch.eye(3, dtype=torch.float64))
+
+
+def test_latent_norm_values_are_running_statistics_gradient_is_batch():
+    norm = LatentNorm(2, momentum=1.0)
+    h = torch.randn(50, 2) * 3 + 1
+    norm.calibrate(h)
+    norm.train()
+    h2 = (h * 2).requires_grad_()
+    mean, std = norm.statistics(h2)
+    z = (h2 - mean) / std
+    torch.testing.assert_close(z, (h2 - h2.mean(0)) / h2.std(0, unbiased=False), atol=1e-4, rtol=1e-4)
+    # scale invariance: the gradient of a loss of z has no component along h
+    (z ** 3).sum().backward()
+    h2 = h2.detach()
+    assert abs(float((h2.grad * (h2 - h2.mean(0))).sum())) < 1e-2 * float(h2.grad.norm() * h2.norm())
+
+
+def test_projection_round_trip_and_rates():
+    rng = torch.Generator().manual_seed(0)
+    basis = torch.linalg.qr(torch.randn(300, 5, generator=rng))[0]
+    x = torch.randn(400, 5, generator=rng) @ basis.T + 2.0
+    proj = Projection.fit(x, 5, rng)
+    assert proj.dim == 5
+    torch.testing.assert_close(proj.inverse(proj.transform(x)), x, atol=1e-4, rtol=1e-4)
+    dx = torch.randn(400, 5, generator=rng) @ basis.T
+    torch.testing.assert_close(proj.transform(x + 1e-2 * dx) - proj.transform(x),
+                               1e-2 * proj.transform_rate(dx), atol=1e-4, rtol=1e-3)
+    again = Projection.from_state(proj.state_dict())
+    torch.testing.assert_close(again.transform(x), proj.transform(x))
+    assert Projection.fit(x, 0).basis is None
+
+
+def test_geometry_measures():
+    rotation = np.array([[0.0, -1.0], [1.0, 0.0]])
+    assert so2_eigen_ratio(rotation) == 0
+    assert so2_eigen_ratio(np.array([[0.1, -1.0], [1.0, 0.1]])) == pytest.approx(0.1)
+    assert math.isinf(so2_eigen_ratio(np.eye(2)))
+    t = np.linspace(0, 2 * np.pi, 400, endpoint=False)
+    circle = np.stack([np.cos(t), np.sin(t), 0.01 * np.sin(3 * t)], 1)
+    tilt = np.linalg.qr(np.random.default_rng(1).normal(size=(3, 3)))[0]
+    generator = tilt @ np.array([[0, -1, 0], [1, 0, 0], [0, 0, 0.0]]) @ tilt.T
+    report = latent_geometry(circle @ tilt.T, generator)
+    assert report["planarity"] < 0.02 and report["circle_residual"] < 0.01
+    assert report["axis_normal_cosine"] > 0.999
+
+
+# -- the method ------------------------------------------------------------------------------
+
+def _tiny_rotation_dataset():
+    from symdisco.datasets.base import SymmetryDataset
+
+    t = 0.1 * np.arange(300)
+    state = np.stack([np.cos(t), np.sin(t)], 1)
+    lift = np.random.default_rng(0).normal(size=(2, 6))
+    x, dx = np.tanh(state @ lift), (1 - np.tanh(state @ lift) ** 2) * (np.stack([-state[:, 1], state[:, 0]], 1) @ lift)
+    return SymmetryDataset(name="tiny", x=x[:240], y=dx[:240], x_test=x[240:], y_test=dx[240:],
+                           task="dynamics", action="vector", metadata={"dt": 0.1})
+
+
+def test_fit_runs_end_to_end_and_resumes(tmp_path):
+    torch.set_num_threads(1)
+    data = _tiny_rotation_dataset()
+    method = LatentLieGAN(latent_dim=2, sindy=True, epochs=4, pretrain_epochs=1, threshold_every=2,
+                          batch_size=32, hidden=16, prediction_steps=30)
+    result = method.fit(data, out=tmp_path, progress=False)
+    extras = result.extras
+    assert result.algebra.basis.shape == (1, 2, 2) and result.method == "latent"
+    assert len(extras["equations"]) == 2 and extras["equations"][0].startswith("z1' =")
+    assert extras["sindy_coefficients"]["terms"][:3] == ["1", "z1", "z2"]
+    report = extras["long_term_prediction"]
+    assert report["steps"] == 30
+    assert set(report["relative_mse_input_final"]) == {"with_symmetry", "without_symmetry"}
+    assert (tmp_path / "long_term_prediction.png").is_file()
+    assert (tmp_path / "latent_trajectories.png").is_file()
+    saved = result.save(tmp_path)
+    record = json.loads((saved / "result.json").read_text())
+    assert record["equations"] == extras["equations"]
+    assert record["sindy_coefficients"]["terms"] == extras["sindy_coefficients"]["terms"]
+    # a second fit with the same out resumes from the final checkpoints: same generators
+    again = LatentLieGAN(latent_dim=2, sindy=True, epochs=4, pretrain_epochs=1, threshold_every=2,
+                         batch_size=32, hidden=16, prediction_steps=30).fit(data, out=tmp_path, progress=False)
+    np.testing.assert_allclose(again.generators, result.generators)
+
+
+def test_two_stage_without_sindy_and_bad_input():
+    data = _tiny_rotation_dataset()
+    result = LatentLieGAN(latent_dim=3, training="two-stage", epochs=2, gan_epochs=2, batch_size=64,
+                          hidden=16, compare=False).fit(data, progress=False)
+    assert result.algebra.basis.shape == (1, 3, 3) and "equations" not in result.extras
+    assert "planarity" in result.extras["latent_geometry"]
+    data.y = None
+    with pytest.raises(Exception, match="SINDy needs time derivatives"):
+        LatentLieGAN(sindy=True).fit(data, progress=False)
+    with pytest.raises(Exception, match="training"):
+        LatentLieGAN(training="sometimes").fit(_tiny_rotation_dataset(), progress=False)

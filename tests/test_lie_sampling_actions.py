@@ -8,7 +8,15 @@ from symdisco.lie.actions import BlockAction, ImageAction, PointAction, TaskActi
 from symdisco.lie.generators import AffineGenerators, BlockGenerators, FullGenerators, SubspaceGenerators
 from symdisco.lie.sampling import IntegerGridLaw, NormalLaw, UniformLaw, group_elements, group_log, make_law
 
-torch.set_default_dtype(torch.float64)
+
+
+@pytest.fixture(autouse=True)
+def float64_by_default():
+    """Properties are checked in float64; restore the default so other test files are unaffected."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(previous)
 
 
 def random_basis(k, n, seed=0):

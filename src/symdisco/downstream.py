@@ -338,8 +338,8 @@ def run_lorentz_jets(out: Path, *, epochs=None, seed=0, device="cpu", progress=T
     common = dict(epochs=epochs, batch_size=batch_size, lr=lr, progress=progress, device=device)
     candidates = [
         ("PlainGNN", "none", lambda: PlainGNN(4, n_classes, hidden, layers), 1.0 / scale),
-        ("LieGNN", "discovered", lambda: LieGNN(discovered_metric, n_classes, hidden, layers), 1.0),
-        ("LieGNN", "true", lambda: LieGNN(true_metric, n_classes, hidden, layers), 1.0),
+        ("LieGNN", "discovered", lambda: LieGNN(found, n_classes, hidden, layers), 1.0),
+        ("LieGNN", "true", lambda: LieGNN(dataset.ground_truth, n_classes, hidden, layers), 1.0),
     ]
     rows, timings = [], {}
     for name, symmetry, build, factor in candidates:

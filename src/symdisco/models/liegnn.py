@@ -14,7 +14,9 @@ the group preserves:
   invariant weights: equivariant, as in LorentzNet), node update h_i <- h_i + phi_h(h_i, sum_j m_ij);
 * invariant readout: MLP of the masked mean (and sum) of the h_i.
 
-psi(z) = sign(z) log(1 + |z|) keeps the inner products of boosted momenta in range.
+psi(z) = sign(z) log(1 + |z| / inner_scale) keeps the inner products of boosted momenta in
+range and resolves the small ones (pairs of nearly collinear particles); inner products are
+computed in float64.
 The plain baseline (`models.baselines.PlainGNN`) is the same message passing on the raw
 components of the points.
 """
@@ -130,8 +132,10 @@ class LieGNN(nn.Module):
     """
 
     def __init__(self, metric="minkowski", n_outputs: int = 2, hidden: int = 32,
-                 n_layers: int = 3, node_features: int = 0, c: float = 1e-3):
+                 n_layers: int = 3, node_features: int = 0, c: float = 1e-3,
+                 inner_scale: float = 1e-3):
         super().__init__()
+        self.inner_scale = inner_scale
         metrics = metrics_from(metric)
         self.register_buffer("metrics", metrics.to(torch.get_default_dtype()))
         m = metrics.shape[0]
@@ -141,22 +145,27 @@ class LieGNN(nn.Module):
         self.readout = mlp([2 * hidden, hidden, n_outputs])
 
     def inner(self, a, b):
-        """<a, b>_J for every metric: (..., m)."""
-        j = self.metrics.to(a.dtype)
-        return torch.einsum("...i,mij,...j->...m", a, j, b)
+        """<a, b>_J for every metric: (..., m), computed in float64 (inner products of nearly
+        collinear massless momenta are small differences of large numbers)."""
+        j = self.metrics.to(torch.float64)
+        return torch.einsum("...i,mij,...j->...m", a.double(), j, b.double())
+
+    def psi(self, z, like):
+        """sign(z) log(1 + |z| / inner_scale), back in the working dtype."""
+        return signed_log(z / self.inner_scale).to(like.dtype)
 
     def forward(self, x, mask=None, h=None):
         if mask is None:
             mask = point_mask(x)
         mask = mask.to(x.dtype)
-        norms = signed_log(self.inner(x, x))
+        norms = self.psi(self.inner(x, x), x)
         h0 = norms if h is None else torch.cat([norms, h.to(x.dtype)], dim=-1)
         h = self.embed(h0) * mask[..., None]
         for layer in self.layers:
             diff = x[:, :, None, :] - x[:, None, :, :]
             edges = torch.cat([
-                signed_log(self.inner(diff, diff)),
-                signed_log(self.inner(x[:, :, None, :], x[:, None, :, :])),
+                self.psi(self.inner(diff, diff), x),
+                self.psi(self.inner(x[:, :, None, :], x[:, None, :, :]), x),
             ], dim=-1)
             h, x = layer(h, x, edges, mask)
         count = mask.sum(1, keepdim=True).clamp_min(1)

@@ -1,0 +1,459 @@
+"""LieAugmenter (SEMoLA, Santos-Escriche & Jegelka): discover a symmetry as the learnable
+augmentation an unconstrained model is trained with.
+
+A learnable Lie algebra basis ``L_i`` and a coefficient law (uniform, learnable
+half-widths ``a_i``) give group elements ``g = exp(sum_i w_i L_i)``; every batch is used
+as it is and transformed by ``g`` (inputs, and targets of equivariant tasks), and an
+arbitrary base model is trained on both. The basis and the law are trained jointly with
+the model on
+
+    task(f(x), y) + w_augmented task(f(g x), g y)
+        + w_nontrivial * coverage + w_orthogonality * orthogonality + w_sparsity * sparsity
+
+Coverage rewards wide augmentation (``-mean(min(a_i, a_max)) / a_max``): the augmentation
+grows along directions that do not hurt the task (the symmetry) and is held back along
+those that do. Each generator is kept at Frobenius norm sqrt(2) (so(2)'s), so the law
+alone sets how far the augmentation goes. Orthogonality is the squared cosine between
+generators, sparsity the L1 norm of the normalised entries.
+
+`fit` also trains the base model without augmentation, with the ground truth's
+augmentation (when the dataset has one) and, with ``compare_liegan``, with the
+augmentation LieGAN discovers, and reports the test error and invariance / equivariance
+error of each in one table.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..datasets.base import SymmetryDataset
+from ..errors import UserInputError
+from ..lie.compare import cosine
+from ..lie.generators import make_generators
+from ..lie.sampling import UniformLaw, group_elements
+from ..training import Checkpointer, LossLog, Progress, resolve_device, seed_everything
+from .base import DiscoveryMethod, check_option
+from .regularizers import nontrivial_penalty, orthogonality_penalty, sparsity_penalty
+
+GENERATOR_NORM = math.sqrt(2.0)
+
+
+class Augmenter(nn.Module):
+    """A learnable basis (any `symdisco.lie.generators` module) and a coefficient law.
+
+    ``forward(batch_size, generator)`` -> (g (B, n, n), coefficients (B, k)). The basis is
+    rescaled to Frobenius norm sqrt(2) per generator unless ``normalize=False``.
+    """
+
+    def __init__(self, generators: nn.Module, law: nn.Module, normalize: bool = True):
+        super().__init__()
+        self.generators, self.law, self.normalize = generators, law, normalize
+
+    def basis(self) -> torch.Tensor:
+        basis = self.generators()
+        if not self.normalize:
+            return basis
+        norms = basis.reshape(basis.shape[0], -1).norm(dim=1).clamp(min=1e-12)
+        return basis * (GENERATOR_NORM / norms)[:, None, None]
+
+    def forward(self, batch_size: int, generator: torch.Generator | None = None):
+        coefficients = self.law.sample(batch_size, generator)
+        return group_elements(self.basis(), coefficients), coefficients
+
+
+class FixedAugmenter(Augmenter):
+    """Augmentation with a given basis (ground truth, or another method's) and half-width."""
+
+    def __init__(self, basis: torch.Tensor, half_width, normalize: bool = True):
+        basis = torch.as_tensor(basis, dtype=torch.float32)
+
+        class _Given(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.register_buffer("weight", basis.clone())
+
+            def forward(self):
+                return self.weight
+
+        half = torch.as_tensor(half_width, dtype=torch.float32).reshape(-1)
+        law = UniformLaw(basis.shape[0], half_width=1.0, learnable=False)
+        with torch.no_grad():
+            law.raw_half_width.copy_(torch.log(torch.expm1(half.expand(basis.shape[0]).clamp(min=1e-3))))
+        super().__init__(_Given(), law, normalize)
+
+
+# -- base models ---------------------------------------------------------------------------
+
+class ResidualMLP(nn.Module):
+    """x -> x + MLP(x) (flattened): the identity is equivariant, the MLP learns the change."""
+
+    def __init__(self, features, hidden=128, layers=2):
+        super().__init__()
+        from .lconv import MLP
+
+        self.net = MLP(features, features, hidden=hidden, layers=layers)
+
+    def forward(self, x):
+        return x + self.net(x.flatten(1)).reshape(x.shape)
+
+
+def make_base_model(kind, dataset: SymmetryDataset, hidden: int = 128) -> nn.Module:
+    """"auto": a CNN for images, a residual MLP for equivariant maps of x to a y shaped like
+    x, an MLP otherwise; "cnn", "mlp", "residual_mlp"; or an `nn.Module` (copied)."""
+    from .lconv import MLP, SmallCNN
+
+    if isinstance(kind, nn.Module):
+        return copy.deepcopy(kind)
+    x, y = dataset.x, dataset.y
+    classification = dataset.task == "classification"
+    out = int(max(y.max(), dataset.y_test.max())) + 1 if classification else y[0].numel()
+    if kind == "auto":
+        if x.ndim == 4:
+            kind = "cnn"
+        elif dataset.task == "equivariant" and y is not None and y.shape == x.shape:
+            kind = "residual_mlp"
+        else:
+            kind = "mlp"
+    if kind == "cnn":
+        if x.ndim != 4:
+            raise UserInputError(f"{dataset.name}: base model 'cnn' needs images (N, C, H, W), "
+                                 f"got x of shape {tuple(x.shape)}")
+        return SmallCNN(tuple(x.shape[-2:]), x.shape[1], out, blocks=3 if min(x.shape[-2:]) >= 8 else 1)
+    if kind == "residual_mlp":
+        return ResidualMLP(x[0].numel(), hidden=hidden)
+    if kind == "mlp":
+        mlp = MLP(x[0].numel(), out, hidden=hidden)
+        if classification or y.ndim <= 2:
+            return mlp
+        shape = tuple(y.shape[1:])
+        return nn.Sequential(mlp, nn.Unflatten(1, shape))
+    raise UserInputError(f"unknown base model {kind!r}; choose auto, cnn, mlp, residual_mlp")
+
+
+def task_loss(dataset: SymmetryDataset):
+    if dataset.task == "classification":
+        return F.cross_entropy
+    return F.mse_loss
+
+
+@torch.no_grad()
+def test_error(model, dataset: SymmetryDataset, batch_size: int = 1024) -> float:
+    """Classification error (1 - accuracy) or mean squared error on the test split."""
+    model.eval()
+    total, count = 0.0, 0
+    for i in range(0, len(dataset.x_test), batch_size):
+        xb, yb = dataset.x_test[i:i + batch_size], dataset.y_test[i:i + batch_size]
+        out = model(xb)
+        if dataset.task == "classification":
+            total += (out.argmax(1) != yb).sum().item()
+        else:
+            total += F.mse_loss(out, yb.reshape(out.shape), reduction="sum").item() / yb[0].numel()
+        count += len(xb)
+    return total / max(1, count)
+
+
+@torch.no_grad()
+def symmetry_error(model, dataset: SymmetryDataset, augmenter: Augmenter, *, n: int = 512,
+                   generator: torch.Generator | None = None) -> dict:
+    """How far `model` is from invariant / equivariant under group elements from `augmenter`.
+
+    Classification: mean total-variation distance between the predicted class probabilities
+    of x and g x, and the fraction of changed predictions. Equivariant tasks:
+    ||f(g x) - g f(x)|| / ||f(x)|| (means over the batch). Invariant tasks: ||f(g x) - f(x)|| / ||f(x)||.
+    """
+    model.eval()
+    x = dataset.x_test[:n]
+    g, _ = augmenter(len(x), generator)
+    action = dataset.task_action()
+    gx, _ = action.apply(g, x, None)
+    fx, fgx = model(x), model(gx)
+    if dataset.task == "classification":
+        p, q = fx.softmax(1), fgx.softmax(1)
+        return {"invariance_error": float(0.5 * (p - q).abs().sum(1).mean()),
+                "changed_predictions": float((fx.argmax(1) != fgx.argmax(1)).float().mean())}
+    if dataset.task == "equivariant":
+        _, gfx = action.apply(g, x, fx)
+        return {"equivariance_error": float((fgx - gfx).flatten(1).norm(dim=1).mean()
+                                            / fx.flatten(1).norm(dim=1).mean().clamp(min=1e-12))}
+    return {"invariance_error": float((fgx - fx).flatten(1).norm(dim=1).mean()
+                                      / fx.flatten(1).norm(dim=1).mean().clamp(min=1e-12))}
+
+
+# -- the method ----------------------------------------------------------------------------
+
+class LieAugmenter(DiscoveryMethod):
+    """Joint symmetry discovery and equivariant-by-augmentation training; see the module docstring.
+
+    parameterization: "auto" (affine for images, blocks for stacked states, full otherwise),
+    "full", "blocks", "affine". base_model: "auto", "cnn", "mlp", "residual_mlp" or an
+    `nn.Module` to copy. nontrivial: "coverage" (wide learned ranges), or LieGAN's "cosine",
+    "relative", "norm" on the transformed data.
+    """
+
+    name = "augmenter"
+    CLI_OPTIONS = {
+        "base_model": (str, "augmenter: base model: auto, cnn, mlp, residual_mlp"),
+        "half_width": (float, "augmenter: initial half-width of the uniform coefficient law"),
+        "max_half_width": (float, "augmenter: half-width beyond which coverage earns nothing (default pi)"),
+        "w_nontrivial": (float, "weight of the non-triviality (coverage) regulariser"),
+        "w_orthogonality": (float, "weight of the orthogonality regulariser"),
+        "w_sparsity": (float, "weight of the L1 sparsity regulariser"),
+        "lr_augmenter": (float, "augmenter: learning rate of the basis and the law"),
+        "compare_liegan": (bool, "augmenter: also train with LieGAN's discovered augmentation"),
+        "baselines": (bool, "augmenter: also train without augmentation and with the truth's"),
+    }
+
+    def __init__(self, n_generators: int = 1, *, parameterization: str = "auto", base_model="auto",
+                 hidden: int = 128, half_width: float = 0.5, max_half_width: float = math.pi,
+                 learn_law: bool = True, nontrivial: str = "coverage", w_nontrivial: float = 1.0,
+                 w_orthogonality: float = 1.0, w_sparsity: float = 0.0, w_augmented: float = 1.0,
+                 epochs: int | None = None, batch_size: int | None = None, lr: float = 3e-3,
+                 lr_augmenter: float = 1e-2, warmup_epochs: int = 1, baselines: bool = True,
+                 compare_liegan: bool = False, liegan_epochs: int | None = None, init_scale: float = 1.0,
+                 seed: int = 0, device: str = "cpu", checkpoint_every: int = 5):
+        self.n_generators = n_generators
+        self.parameterization = parameterization
+        self.base_model = base_model
+        self.hidden = hidden
+        self.half_width = half_width
+        self.max_half_width = max_half_width
+        self.learn_law = learn_law
+        self.nontrivial = nontrivial
+        self.w_nontrivial = w_nontrivial
+        self.w_orthogonality = w_orthogonality
+        self.w_sparsity = w_sparsity
+        self.w_augmented = w_augmented
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.lr_augmenter = lr_augmenter
+        self.warmup_epochs = warmup_epochs
+        self.baselines = baselines
+        self.compare_liegan = compare_liegan
+        self.liegan_epochs = liegan_epochs
+        self.init_scale = init_scale
+        self.seed = seed
+        self.device = device
+        self.checkpoint_every = checkpoint_every
+
+    # -- construction ----------------------------------------------------------------
+    def _parameterization(self, dataset: SymmetryDataset) -> tuple[str, int]:
+        kind = self.parameterization
+        check_option("parameterization", kind, ["auto", "full", "blocks", "affine"])
+        if kind == "auto":
+            kind = {"blocks": "blocks", "image": "affine"}.get(dataset.action, "full")
+        if kind == "blocks":
+            return kind, int(dataset.action_options.get("block_dim", 2))
+        if kind == "affine":
+            if dataset.action != "image":
+                raise UserInputError(f"{dataset.name}: affine generators act on images; this dataset's "
+                                     f"action is {dataset.action!r}")
+            return kind, 3
+        return kind, dataset.x_action().base_dim(dataset.x[:1])
+
+    def build_augmenter(self, dataset: SymmetryDataset, generator: torch.Generator) -> Augmenter:
+        kind, n = self._parameterization(dataset)
+        generators = make_generators(kind, self.n_generators, n, generator=generator, init_scale=self.init_scale)
+        law = UniformLaw(self.n_generators, half_width=self.half_width, learnable=self.learn_law)
+        return Augmenter(generators, law)
+
+    def _epochs(self, dataset):
+        return self.epochs or (30 if dataset.task == "classification" else 20)
+
+    def _batch_size(self, dataset):
+        return self.batch_size or (64 if dataset.x.ndim == 4 else 256)
+
+    def _nontrivial(self, augmenter, xb, gx, basis):
+        if self.nontrivial == "coverage":
+            width = augmenter.law.half_width.clamp(max=self.max_half_width)
+            return -(width / self.max_half_width).mean()
+        return nontrivial_penalty(xb, gx, basis, self.nontrivial)
+
+    # -- training --------------------------------------------------------------------
+    def train_model(self, model, dataset, augmenter=None, *, learn_augmenter=False, rng=None,
+                    out=None, progress=False, desc="") -> list[dict]:
+        """Train `model` on `dataset`, on augmented copies too when `augmenter` is given (and
+        the augmenter with it when `learn_augmenter`). Returns the per-epoch history."""
+        epochs, batch_size = self._epochs(dataset), self._batch_size(dataset)
+        loss_fn = task_loss(dataset)
+        action = dataset.task_action()
+        groups = [{"params": model.parameters(), "lr": self.lr}]
+        if learn_augmenter:
+            groups.append({"params": augmenter.parameters(), "lr": self.lr_augmenter})
+        opt = torch.optim.Adam(groups)
+        checkpoints = Checkpointer(out, every=self.checkpoint_every)
+        log = LossLog(None if out is None else Path(out) / "losses.jsonl")
+        first = 0
+        resumed = checkpoints.load() if learn_augmenter else None
+        if resumed is not None and resumed[1].get("dataset") == [dataset.name, list(dataset.x.shape)]:
+            epoch, saved = resumed
+            model.load_state_dict(saved["model"]), augmenter.load_state_dict(saved["augmenter"])
+            opt.load_state_dict(saved["opt"]), rng.set_state(saved["rng"])
+            first = epoch + 1
+        x, y = dataset.x, dataset.y
+        n = len(x)
+        steps = math.ceil(n / batch_size)
+        bar = Progress(epochs * steps, desc=desc, enabled=progress, initial=first * steps)
+        for epoch in range(first, epochs):
+            model.train()
+            order = torch.randperm(n, generator=rng)
+            totals = {"loss": 0.0, "loss_augmented": 0.0, "nontrivial": 0.0, "orthogonality": 0.0}
+            train_augmenter = learn_augmenter and epoch >= self.warmup_epochs
+            for s in range(steps):
+                idx = order[s * batch_size:(s + 1) * batch_size]
+                xb, yb = x[idx], y[idx]
+                loss = loss_fn(model(xb), yb)
+                total = loss
+                if augmenter is not None:
+                    with torch.set_grad_enabled(True):
+                        g, _ = augmenter(len(idx), rng)
+                        if not train_augmenter:
+                            g = g.detach()
+                        gx, gy = action.apply(g, xb, yb)
+                        loss_aug = loss_fn(model(gx), gy)
+                        total = total + self.w_augmented * loss_aug
+                        totals["loss_augmented"] += loss_aug.item()
+                        if train_augmenter:
+                            basis = augmenter.basis()
+                            nontrivial = self._nontrivial(augmenter, xb, gx, basis)
+                            orthogonality = orthogonality_penalty(basis, "cosine")
+                            total = (total + self.w_nontrivial * nontrivial
+                                     + self.w_orthogonality * orthogonality
+                                     + self.w_sparsity * sparsity_penalty(basis, 1.0))
+                            totals["nontrivial"] += nontrivial.item()
+                            totals["orthogonality"] += orthogonality.item()
+                opt.zero_grad(set_to_none=True)
+                total.backward()
+                opt.step()
+                totals["loss"] += loss.item()
+                bar.update(1, loss=loss.item())
+            row = {k: v / steps for k, v in totals.items()}
+            if learn_augmenter:
+                row["half_width"] = float(augmenter.law.half_width.detach().mean())
+            log.write(epoch, **row)
+            if learn_augmenter and (checkpoints.due(epoch) or epoch == epochs - 1):
+                checkpoints.save(epoch, dataset=[dataset.name, list(dataset.x.shape)], model=model.state_dict(),
+                                 augmenter=augmenter.state_dict(), opt=opt.state_dict(), rng=rng.get_state())
+        bar.close()
+        return log.rows
+
+    def fit(self, dataset: SymmetryDataset, *, out=None, progress: bool = True):
+        if dataset.y is None:
+            raise UserInputError(f"{dataset.name}: the LieAugmenter learns alongside a task and needs "
+                                 f"targets y; this dataset has none (task {dataset.task!r})")
+        check_option("nontrivial", self.nontrivial, ["coverage", "cosine", "relative", "norm", "none"])
+        start = time.perf_counter()
+        device = resolve_device(self.device)
+        if device.type != "cpu":
+            dataset = _on_device(dataset, device)
+        rng = seed_everything(self.seed)
+        augmenter = self.build_augmenter(dataset, rng).to(device)
+        model = make_base_model(self.base_model, dataset, self.hidden).to(device)
+        history = self.train_model(model, dataset, augmenter, learn_augmenter=True, rng=rng, out=out,
+                                   progress=progress, desc=f"augmenter {dataset.name}")
+        basis = augmenter.basis().detach().cpu().double()
+        half_width = augmenter.law.half_width.detach().cpu()
+        eval_rng = torch.Generator().manual_seed(self.seed + 1)
+        table = {"LieAugmenter (SEMoLA)": {"test_error": test_error(model, dataset),
+                                            **symmetry_error(model, dataset, augmenter, generator=eval_rng)}}
+        extras = {"half_width": half_width.tolist(),
+                  "coefficient_range": [[-w, w] for w in half_width.tolist()],
+                  "test_error": table["LieAugmenter (SEMoLA)"]["test_error"],
+                  "error_kind": "classification error" if dataset.task == "classification" else "mean squared error"}
+        extras.update({k: v for k, v in table["LieAugmenter (SEMoLA)"].items() if k != "test_error"})
+        truth = dataset.ground_truth
+        if truth is not None and truth.n == basis.shape[-1]:
+            extras["cosine_to_truth"] = [max(float(cosine(b, t)) for t in truth.basis.double()) for b in basis]
+        if self.baselines or self.compare_liegan:
+            table.update(self._comparisons(dataset, augmenter, half_width, device, progress))
+            for row in table.values():
+                if "symmetry_error" in row:
+                    row.update(row.pop("symmetry_error"))
+        extras["table"] = table
+        extras["table_markdown"] = _markdown(table, extras["error_kind"])
+        self.model_, self.augmenter_ = model, augmenter
+        result = self.make_result(basis, dataset, time.perf_counter() - start,
+                                  coefficient_law=augmenter.law.describe(), history=history,
+                                  action=dataset.x_action().describe(), extras=extras)
+        if out is not None:
+            self._figures(out, result, truth)
+        if progress:
+            print(extras["table_markdown"])
+        return result
+
+    def _comparisons(self, dataset, augmenter, half_width, device, progress) -> dict:
+        """The base model trained without augmentation, with the truth's, with LieGAN's."""
+        rows = {}
+        eval_rng = lambda: torch.Generator().manual_seed(self.seed + 1)  # noqa: E731
+        candidates = []
+        if self.baselines:
+            candidates.append(("base model, no augmentation", None))
+            truth = dataset.ground_truth
+            if truth is not None and truth.n == augmenter.basis().shape[-1]:
+                candidates.append(("base model + ground-truth augmentation",
+                                   FixedAugmenter(truth.basis, half_width.max().item())))
+        if self.compare_liegan:
+            liegan_basis = self._liegan_basis(dataset, progress)
+            if liegan_basis is not None:
+                candidates.append(("base model + LieGAN augmentation",
+                                   FixedAugmenter(liegan_basis, half_width.max().item())))
+                rows["_liegan_basis"] = liegan_basis.tolist()
+        for name, fixed in candidates:
+            rng = seed_everything(self.seed)
+            model = make_base_model(self.base_model, dataset, self.hidden).to(device)
+            self.train_model(model, dataset, None if fixed is None else fixed.to(device), rng=rng,
+                             progress=progress, desc=name)
+            rows[name] = {"test_error": test_error(model, dataset),
+                          "symmetry_error": symmetry_error(model, dataset, augmenter, generator=eval_rng())}
+        liegan = rows.pop("_liegan_basis", None)
+        if liegan is not None:
+            rows["base model + LieGAN augmentation"]["liegan_basis"] = liegan
+        return rows
+
+    def _liegan_basis(self, dataset, progress):
+        from .liegan import LieGAN
+
+        try:
+            method = LieGAN(n_generators=self.n_generators, epochs=self.liegan_epochs or 10, seed=self.seed,
+                            device=self.device)
+            return method.fit(dataset, progress=progress).algebra.basis.detach().float()
+        except (UserInputError, ValueError, RuntimeError) as exc:  # LieGAN cannot run on this data
+            print(f"augmenter: LieGAN comparison skipped ({exc})")
+            return None
+
+    def _figures(self, out, result, truth):
+        from ..plots import basis_figure, save_figure
+
+        truth_basis = truth.numpy() if truth is not None and truth.n == result.algebra.n else None
+        cos = result.extras.get("cosine_to_truth")
+        title = "LieAugmenter basis" + (f" (cosine to truth {', '.join(f'{c:.2f}' for c in cos)})" if cos else "")
+        save_figure(basis_figure(result.generators, title=title, truth=truth_basis),
+                    Path(out) / "augmenter_generators.png")
+        result.extras.setdefault("figures", []).append("augmenter_generators.png")
+
+
+def _markdown(table: dict, error_kind: str) -> str:
+    keys = ["invariance_error", "changed_predictions", "equivariance_error"]
+    present = [k for k in keys if any(k in row for row in table.values())]
+    lines = [f"| model | test {error_kind} | " + " | ".join(k.replace("_", " ") for k in present) + " |",
+             "|---|---:|" + "---:|" * len(present)]
+    for name, row in table.items():
+        cells = [f"{row[k]:.4g}" if k in row else "-" for k in present]
+        lines.append(f"| {name} | {row['test_error']:.4g} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _on_device(dataset: SymmetryDataset, device) -> SymmetryDataset:
+    moved = copy.copy(dataset)
+    for name in ("x", "y", "x_test", "y_test"):
+        value = getattr(dataset, name)
+        if value is not None:
+            setattr(moved, name, value.to(device))
+    return moved

@@ -139,3 +139,64 @@ def test_low_rank_init_from_matrix_is_best_approximation():
     L = shannon_whittaker_generator(d)
     gens = NodeGenerators(d, init=L, structure="low_rank", rank=d, learnable=False)
     assert np.allclose(gens.matrices().numpy(), L, atol=1e-5)
+
+
+# -- the discovery experiments (fixed seeds) -------------------------------------------------
+
+def _quiet_threads():
+    torch.set_num_threads(1)
+
+
+@pytest.mark.slow
+def test_learns_shannon_whittaker_generator_from_translated_signals(tmp_path):
+    import symdisco.datasets as datasets
+    from symdisco.methods.lconv import LConvMethod
+
+    _quiet_threads()
+    result = LConvMethod(seed=0).fit(datasets.load("translation-1d"), out=tmp_path, progress=False)
+    assert result.extras["cosine_to_truth"][0] >= 0.9
+    finite = result.extras["finite_transformation"]
+    assert finite["z"] == 2.0
+    assert finite["power_errors"]["64"] < 0.1          # (I + 2 L / 64)^64 ~ shift by 2 pixels
+    assert finite["power_errors"]["64"] < finite["power_errors"]["4"]
+    assert (tmp_path / "shift_approximation.png").is_file()
+
+
+@pytest.mark.slow
+def test_learns_rotation_field_from_rotated_images():
+    import symdisco.datasets as datasets
+    from symdisco.methods.lconv import LConvMethod
+
+    _quiet_threads()
+    result = LConvMethod(seed=0).fit(datasets.load("rotation-2d", n_train=600), progress=False)
+    assert result.extras["cosine_to_truth"][0] >= 0.9
+
+
+@pytest.mark.slow
+def test_scrambling_hurts_the_cnn_not_lconv():
+    import symdisco.datasets as datasets
+    from symdisco.methods.lconv import LConvMethod
+
+    _quiet_threads()
+    result = LConvMethod(seed=0).fit(datasets.load("rotated-digits"), progress=False)
+    rows = result.extras["comparison"]
+    drop = {name: row["accuracy"] - row["accuracy_scrambled"] for name, row in rows.items()}
+    assert abs(drop["L-conv"]) <= 0.03
+    assert drop["CNN"] >= drop["L-conv"] + 0.03
+    assert rows["L-conv"]["accuracy"] >= 0.8
+    assert all(row["parameters"] > 0 for row in rows.values())
+
+
+@pytest.mark.slow
+def test_cli_discover_lconv(tmp_path):
+    import json
+
+    from symdisco.cli import main
+
+    _quiet_threads()
+    out = tmp_path / "run"
+    assert main(["discover", "translation-1d", "--method", "lconv", "--epochs", "20", "--quiet",
+                 "--out", str(out), "-D", "nodes=15"]) == 0
+    saved = json.loads((out / "result.json").read_text())
+    assert saved["method"] == "lconv" and saved["similarity"] > 0.8
+    assert len(saved["generators"][0]) == 15 and saved["cosine_to_truth"][0] > 0.9

@@ -216,7 +216,7 @@ class LieAugmenter(DiscoveryMethod):
                  w_orthogonality: float = 1.0, w_sparsity: float = 0.0, w_augmented: float = 1.0,
                  epochs: int | None = None, batch_size: int | None = None, lr: float = 3e-3,
                  lr_augmenter: float = 1e-2, warmup_epochs: int = 1, baselines: bool = True,
-                 compare_liegan: bool = False, liegan_epochs: int | None = None, init_scale: float = 1.0,
+                 compare_liegan: bool = True, liegan_epochs: int | None = None, init_scale: float = 1.0,
                  seed: int = 0, device: str = "cpu", checkpoint_every: int = 5):
         self.n_generators = n_generators
         self.parameterization = parameterization

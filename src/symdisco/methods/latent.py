@@ -258,7 +258,7 @@ class LatentLieGAN(DiscoveryMethod):
                  w_sindy_x: float = 0.1, w_sindy_l1: float = 1e-4, threshold_every: int = 20,
                  w_gan: float = 0.01, w_recon: float = 1.0, w_reg: float = 0.1,
                  w_orthogonality: float = 1.0, training: str = "joint", pretrain_epochs: int = 10,
-                 gan_epochs: int = 40, epochs: int = 80, batch_size: int = 64, hidden: int = 64,
+                 gan_epochs: int = 40, epochs: int = 100, batch_size: int = 64, hidden: int = 64,
                  layers: int = 2, activation: str = "tanh", orthogonal: bool = True,
                  normalize_latent: bool = True, codes: int = 2, pair_stride: int = 1,
                  pca_components: int = 32, pca_threshold: int = 1024, law_scale: float = 1.0,

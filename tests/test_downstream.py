@@ -25,7 +25,8 @@ def check_table(out, n_rows, metrics):
 def test_nbody2_table_quick(tmp_path, capsys):
     torch.set_num_threads(1)
     rows = downstream.run("nbody2", tmp_path, epochs=1, progress=False, discover="perturbed",
-                          n_train="512", n_test=256, hidden=16, eq_hidden=12, layers=1)
+                          n_train="512", n_test=256, hidden=16, eq_hidden=12, layers=1,
+                          repeats=1)
     table = check_table(tmp_path, 4, {"test_mse"})
     assert table == rows
     assert [(r["model"], r["symmetry"]) for r in rows] == [
@@ -38,7 +39,7 @@ def test_nbody2_table_quick(tmp_path, capsys):
     # a saved discovery can be passed instead
     other = tmp_path / "again"
     downstream.run("nbody2", other, epochs=1, progress=False, result=tmp_path / "discovery",
-                   n_train=256, n_test=64, hidden=8, eq_hidden=12, layers=1)
+                   n_train=256, n_test=64, hidden=8, eq_hidden=12, layers=1, repeats=1)
     details = json.loads((other / "details.json").read_text())
     assert details["discovery"] == str(tmp_path / "discovery")
 
@@ -70,7 +71,7 @@ def test_auc_score():
 def test_nbody2_discovered_close_to_true_and_beats_mlp(tmp_path):
     """Issue criterion: EquivariantMLP (discovered) within 20% of (true), below the plain MLP."""
     torch.set_num_threads(1)
-    rows = downstream.run("nbody2", tmp_path, epochs=12, progress=False)
+    rows = downstream.run("nbody2", tmp_path, epochs=10, repeats=3, progress=False)
     value = {(r["model"], r["symmetry"]): r["value"] for r in rows}
     discovered = value["EquivariantMLP", "discovered"]
     true = value["EquivariantMLP", "true"]
@@ -81,8 +82,8 @@ def test_nbody2_discovered_close_to_true_and_beats_mlp(tmp_path):
 @pytest.mark.slow
 def test_lorentz_jets_liegnn_beats_plain_gnn(tmp_path):
     torch.set_num_threads(1)
-    rows = downstream.run("lorentz-jets", tmp_path, epochs=4, progress=False, n_train=1000,
-                          n_test=500, discover_epochs=20)
+    rows = downstream.run("lorentz-jets", tmp_path, epochs=3, progress=False, n_train=1000,
+                          n_test=500)
     value = {(r["model"], r["symmetry"], r["metric"]): r["value"] for r in rows}
     assert value["LieGNN", "discovered", "accuracy"] > value["PlainGNN", "none", "accuracy"]
     assert value["LieGNN", "true", "accuracy"] > 0.9

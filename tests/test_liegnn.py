@@ -83,3 +83,20 @@ def test_padding_does_not_change_output():
     x = jets(torch.Generator().manual_seed(2))
     padded = torch.cat([x, torch.zeros(x.shape[0], 4, 4, dtype=torch.float64)], dim=1)
     assert torch.allclose(model(x), model(padded), atol=1e-10)
+
+
+def test_liegnn_with_several_invariant_forms_rotations_only():
+    """A discovered group of rotations only keeps E^2 and |p|^2 apart: LieGNN uses both forms
+    (and learned combinations) and stays invariant under rotations."""
+    from symdisco.lie.known import lorentz
+
+    rotations = lorentz().basis[:3]
+    torch.manual_seed(0)
+    model = LieGNN(rotations, hidden=8, n_layers=2).double()
+    assert model.metrics.shape[0] == 2 and model.mixing is not None
+
+    def rotation(gen):
+        w = torch.randn(3, generator=gen, dtype=torch.float64)
+        return torch.linalg.matrix_exp(torch.einsum("k,kij->ij", w, rotations))
+
+    assert_equivariant(model, jets, rotation, points_action, None, atol=1e-8)

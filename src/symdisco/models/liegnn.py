@@ -51,22 +51,19 @@ def metrics_from(obj) -> torch.Tensor:
             return torch.eye(4, dtype=torch.float64)[None]
         raise UserInputError(f"unknown metric {obj!r}: use 'minkowski', 'euclidean' or a matrix")
     algebra = getattr(obj, "algebra", obj)
-    if hasattr(algebra, "invariant_metric"):
-        j = algebra.invariant_metric()
-        if j is not None:
-            return torch.as_tensor(j).detach().to(torch.float64)[None]
-        forms = algebra.invariant_forms() if hasattr(algebra, "invariant_forms") else None
-        if forms is None or forms.shape[0] == 0:
+    if hasattr(algebra, "invariant_forms"):
+        forms = torch.as_tensor(algebra.invariant_forms()).detach().to(torch.float64)
+        if forms.shape[0] == 1 and hasattr(algebra, "invariant_metric"):
+            return torch.as_tensor(algebra.invariant_metric()).detach().to(torch.float64)[None]
+        if forms.shape[0] == 0:  # approximate generators: the solver's gap-based tolerance
             from symdisco.models.representations import Group, invariant_forms
 
             forms = invariant_forms(Group(algebra).V)
-        forms = torch.as_tensor(forms).detach().to(torch.float64)
-        forms = forms / forms.flatten(1).abs().max(dim=1).values[:, None, None]
         if forms.shape[0] == 0:
             raise UserInputError(
                 "the symmetry has no invariant metric (no symmetric J with L^T J + J L = 0); "
                 "LieGNN needs one")
-        return forms
+        return forms / forms.flatten(1).abs().max(dim=1).values[:, None, None]
     t = torch.as_tensor(obj).detach().to(torch.float64)
     if t.ndim == 3:
         from symdisco.lie.algebra import LieAlgebra
@@ -126,9 +123,13 @@ class MessagePassing(nn.Module):
 class LieGNN(nn.Module):
     """Invariant graph network with edge features <x_i, x_j>_J (see the module docstring).
 
-    `metric`: a SymmetryResult / LieAlgebra / generators (its invariant metric is used; with
-    several invariant forms, all of them), a matrix J, or "minkowski". `n_outputs`: logits (classification) or regression targets.
-    `node_features`: number of extra per-node scalars passed as `h` to `forward`.
+    `metric`: a SymmetryResult / LieAlgebra / generators (its invariant metric is used), a
+    matrix J, or "minkowski". When the group has m > 1 invariant forms J_1..J_m (a smaller
+    group than so(p,q), e.g. rotations only), the network uses all of them plus m learned
+    combinations sum_l a_rl J_l (any combination is invariant too; inner products are combined
+    before the log, so e.g. E^2 - |p|^2 stays exact). `n_outputs`: logits or regression
+    targets. `node_features`: extra per-node scalars passed as `h` to `forward`.
+    `inner_scale`: the scale below which inner products count as small (see psi).
     """
 
     def __init__(self, metric="minkowski", n_outputs: int = 2, hidden: int = 32,
@@ -139,6 +140,8 @@ class LieGNN(nn.Module):
         metrics = metrics_from(metric)
         self.register_buffer("metrics", metrics.to(torch.get_default_dtype()))
         m = metrics.shape[0]
+        self.mixing = nn.Parameter(torch.randn(m, m) / m ** 0.5) if m > 1 else None
+        m = m if self.mixing is None else 2 * m
         self.embed = nn.Linear(m + node_features, hidden)
         self.layers = nn.ModuleList(
             [MessagePassing(hidden, 2 * m, update_points=(i < n_layers - 1), c=c) for i in range(n_layers)])
@@ -148,7 +151,10 @@ class LieGNN(nn.Module):
         """<a, b>_J for every metric: (..., m), computed in float64 (inner products of nearly
         collinear massless momenta are small differences of large numbers)."""
         j = self.metrics.to(torch.float64)
-        return torch.einsum("...i,mij,...j->...m", a.double(), j, b.double())
+        z = torch.einsum("...i,mij,...j->...m", a.double(), j, b.double())
+        if self.mixing is None:
+            return z
+        return torch.cat([z, z @ self.mixing.to(torch.float64).T], dim=-1)
 
     def psi(self, z, like):
         """sign(z) log(1 + |z| / inner_scale), back in the working dtype."""

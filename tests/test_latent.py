@@ -173,3 +173,61 @@ def test_two_stage_without_sindy_and_bad_input():
         LatentLieGAN(sindy=True).fit(data, progress=False)
     with pytest.raises(Exception, match="training"):
         LatentLieGAN(training="sometimes").fit(_tiny_rotation_dataset(), progress=False)
+
+
+# -- discovery (slow) ------------------------------------------------------------------------
+
+def _reaction_diffusion(steps=2000):
+    import symdisco.datasets as datasets
+
+    return datasets.load("reaction-diffusion", steps=steps, cache=False)
+
+
+@pytest.mark.slow
+def test_reaction_diffusion_two_dimensional_latent_is_so2():
+    torch.set_num_threads(1)
+    result = LatentLieGAN(latent_dim=2, sindy=True, epochs=50, compare=False,
+                          prediction_steps=200).fit(_reaction_diffusion(), progress=False)
+    assert result.extras["so2_eigen_ratio"][0] <= 0.1  # purely imaginary eigenvalues
+    table = result.extras["sindy_coefficients"]
+    rows = np.asarray(table["coefficients"])
+    i1, i2 = table["terms"].index("z1"), table["terms"].index("z2")
+    a, b = rows[0, i2], -rows[1, i1]
+    rows[0, i2] = rows[1, i1] = 0
+    assert np.all(rows == 0), result.extras["equations"]  # only z1' = a z2, z2' = -b z1
+    assert a * b > 0 and abs(a - b) / abs(a) <= 0.1
+    assert abs(abs(a) - 0.91) < 0.1  # the spiral's angular frequency
+    assert result.extras["long_term_prediction"]["relative_mse_input_final"]["with_symmetry"] < 0.1
+
+
+@pytest.mark.slow
+def test_reaction_diffusion_three_dimensional_latent_rotates_about_one_axis():
+    torch.set_num_threads(1)
+    result = LatentLieGAN(latent_dim=3, sindy=True, epochs=50, compare=False,
+                          prediction_steps=200).fit(_reaction_diffusion(), progress=False)
+    eigenvalues = np.array([complex(*v) for v in result.extras["eigenvalues"][0]])
+    order = np.argsort(np.abs(eigenvalues))
+    scale = np.abs(eigenvalues.imag).max()
+    assert abs(eigenvalues[order[0]]) <= 0.1 * scale  # one zero eigenvalue
+    assert np.abs(eigenvalues[order[1:]].real).max() <= 0.1 * scale  # one imaginary pair
+    geometry = result.extras["latent_geometry"]
+    assert geometry["planarity"] <= 0.1 and geometry["circle_residual"] <= 0.1
+    assert geometry["axis_normal_cosine"] >= 0.9  # rotation about the normal of the codes' plane
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, options", [
+    ("pendulum", ["-D", "trajectories=10", "-D", "steps=100", "-D", "image_size=12"]),
+    ("lotka-volterra", ["-D", "trajectories=10", "-D", "steps=200"]),
+])
+def test_cli_runs_latent_discovery_on_dynamics(tmp_path, name, options):
+    from symdisco.cli import main
+
+    out = tmp_path / name
+    code = main(["discover", name, "--method", "latent", "--latent-dim", "2", "--sindy", "true",
+                 "--epochs", "15", "--prediction-steps", "50", "--quiet", "--out", str(out), *options])
+    assert code == 0
+    record = json.loads((out / "result.json").read_text())
+    assert np.asarray(record["generators"]).shape == (1, 2, 2)
+    assert len(record["equations"]) == 2 and record["sindy_coefficients"]["terms"][0] == "1"
+    assert "without_symmetry" in record["long_term_prediction"]["relative_mse_input_final"]

@@ -200,3 +200,26 @@ def test_cli_discover_lconv(tmp_path):
     saved = json.loads((out / "result.json").read_text())
     assert saved["method"] == "lconv" and saved["similarity"] > 0.8
     assert len(saved["generators"][0]) == 15 and saved["cosine_to_truth"][0] > 0.9
+
+
+def test_layer_takes_a_lie_algebra_or_result():
+    from symdisco.lie.algebra import LieAlgebra
+    from symdisco.result import SymmetryResult
+
+    L = shannon_whittaker_generator(9)
+    algebra = LieAlgebra(L[None])
+    for given in (algebra, SymmetryResult(algebra, "lconv", "translation-1d")):
+        layer = LConv(9, 2, generators=given)
+        assert np.allclose(layer.generators.matrices().numpy(), L[None], atol=1e-6)
+
+
+@pytest.mark.parametrize("structure", ["low_rank", "sparse"])
+def test_method_runs_with_large_d_structures(structure):
+    import symdisco.datasets as datasets
+    from symdisco.methods.lconv import LConvMethod
+
+    data = datasets.load("rotation-2d", size=9, n_train=200, n_test=20)
+    result = LConvMethod(structure=structure, rank=8, epochs=2, seed=0).fit(data, progress=False)
+    assert result.generators.shape == (1, 81, 81)
+    if structure == "sparse":  # only grid neighbours within 2 pixels
+        assert result.generators[0, 0, 80] == 0

@@ -168,11 +168,15 @@ def accuracy(model, x, y, batch_size=512) -> float:
     return correct / max(1, len(x))
 
 
-def _lconv_classifier(nodes, in_channels, classes, method, generator):
-    pattern = None
-    if method.structure == "sparse":
-        side = int(round(math.sqrt(nodes)))
-        pattern = grid_neighbours(side, side if side * side == nodes else 0, radius=1)
+def sparse_pattern(nodes: int, image_shape=None, radius: int = 1):
+    """Neighbours on the image grid when the nodes are pixels, else on a periodic chain."""
+    if image_shape is not None and int(np.prod(image_shape)) == nodes:
+        return grid_neighbours(int(image_shape[-2]), int(image_shape[-1]), radius=radius)
+    return grid_neighbours(nodes, 0, radius=radius, periodic=True)
+
+
+def _lconv_classifier(nodes, in_channels, classes, method, generator, image_shape=None):
+    pattern = sparse_pattern(nodes, image_shape) if method.structure == "sparse" else None
     return LConvNet(nodes, in_channels, method.channels or 8, classes, n_layers=method.layers or 2,
                     n_generators=method.n_generators, structure=method.structure, rank=method.rank,
                     pattern=pattern, readout="flatten", generator=generator)
@@ -198,7 +202,7 @@ def digits_comparison(plain: SymmetryDataset, scrambled: SymmetryDataset | None 
     classes = int(max(plain.y.max(), plain.y_test.max())) + 1
     d = x.shape[1]
     builders = {  # name: (model, learning rate)
-        "L-conv": (lambda g: _lconv_classifier(d, 1, classes, method, g), method.lr),
+        "L-conv": (lambda g: _lconv_classifier(d, 1, classes, method, g, shape), method.lr),
         "CNN": (lambda g: SmallCNN(shape, 1, classes, blocks=3 if min(shape) >= 8 else 1), 3e-3),
         "MLP": (lambda g: MLP(d, classes, hidden=method.mlp_hidden), 1e-2),
     }
@@ -393,7 +397,8 @@ class LConvMethod(DiscoveryMethod):
                                  f"x has shape {tuple(dataset.x.shape)} but y {tuple(y.shape)}")
         y = y.reshape(x.shape[0], -1, x.shape[-1]).to(device)
         nodes = x.shape[-1]
-        pattern = grid_neighbours(nodes, 0, radius=2, periodic=True) if self.structure == "sparse" else None
+        pattern = (sparse_pattern(nodes, dataset.metadata.get("image_shape"), radius=2)
+                   if self.structure == "sparse" else None)
         model = _Stack(nodes, x.shape[1], y.shape[1], self.layers or 1, self.channels or 8, self.n_generators,
                        self.structure, self.rank, pattern, rng).to(device)
         epochs = self.epochs or 60
@@ -437,7 +442,8 @@ class LConvMethod(DiscoveryMethod):
         x = as_node_features(dataset.x).to(device)
         x_test = as_node_features(dataset.x_test).to(device)
         classes = int(max(dataset.y.max(), dataset.y_test.max())) + 1
-        model = _lconv_classifier(x.shape[-1], x.shape[1], classes, self, rng).to(device)
+        model = _lconv_classifier(x.shape[-1], x.shape[1], classes, self, rng,
+                                  dataset.metadata.get("image_shape")).to(device)
         epochs = self.epochs or 30
         history = self._train(model, F.cross_entropy, x, dataset.y.to(device), epochs, out, progress,
                               f"lconv {dataset.name}", rng)

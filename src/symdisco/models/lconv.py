@@ -25,6 +25,9 @@ STRUCTURES = ("dense", "low_rank", "sparse")
 
 
 def _as_tensor(value, dtype=None) -> torch.Tensor:
+    """Arrays, tensors, a `LieAlgebra` (its basis) or a `SymmetryResult` (its algebra's basis)."""
+    value = getattr(value, "algebra", value)
+    value = getattr(value, "basis", value)
     if isinstance(value, torch.Tensor):
         return value.to(dtype) if dtype is not None else value
     array = np.asarray(value)
@@ -136,7 +139,8 @@ class LConv(nn.Module):
     """One L-conv layer ``Q[f] = (f + sum_i L_i f eps^i) W0 (+ bias)``; f is ``(B, C, d)``.
 
     ``generators`` is a ``NodeGenerators`` (shared with other layers), a fixed
-    ``(k, d, d)`` array/tensor (e.g. a known or discovered algebra, not trained), or
+    ``(k, d, d)`` array/tensor, ``LieAlgebra`` or ``SymmetryResult`` (e.g. a known or
+    discovered algebra on the nodes; not trained), or
     None: then a new learnable ``NodeGenerators(nodes, n_generators, structure=...,
     rank=..., pattern=...)`` is made. The bias is one number per output channel, the
     same on every node, so it does not break the symmetry.
@@ -151,6 +155,7 @@ class LConv(nn.Module):
         if isinstance(generators, NodeGenerators):
             self.generators = generators
         elif generators is not None:
+            generators = _as_tensor(generators, torch.float32)
             self.generators = NodeGenerators(nodes, init=generators, learnable=False,
                                              structure=structure, rank=rank, pattern=pattern)
         else:

@@ -392,6 +392,8 @@ class LatentLieGAN(DiscoveryMethod):
         n = len(windows)
         steps = math.ceil(n / self.batch_size)
         for epoch in range(first, total_epochs):
+            if two_stage and epoch == self.epochs:
+                ae.calibrate(c)  # the frozen codes the second stage works on
             ae_trains = not two_stage or epoch < self.epochs
             gan_on = symmetric and (epoch >= self.epochs if two_stage else epoch >= self.pretrain_epochs)
             ae.train(ae_trains)
@@ -414,8 +416,8 @@ class LatentLieGAN(DiscoveryMethod):
                                  **{"opt_" + k: o.state_dict() for k, o in optimizers.items()})
         for module in modules.values():
             module.eval()
-        if first < total_epochs and (not two_stage or first < self.epochs):
-            ae.calibrate(c)  # exact statistics for evaluation; then the codes are final
+        if not two_stage or total_epochs == self.epochs:
+            ae.calibrate(c)  # exact statistics for evaluation (also after a resume)
         return modules, log.rows
 
     def _step(self, modules, optimizers, cb, dcb, ae_trains, gan_on, rng) -> dict:

@@ -46,7 +46,7 @@ def lconv_digits(seed):
     result = LConvMethod(seed=seed).fit(datasets.load("rotated-digits", seed=seed), progress=False)
     rows = result.extras["comparison"]
     drop = {name: row["accuracy"] - row["accuracy_scrambled"] for name, row in rows.items()}
-    return {"models": rows, "table": result.extras["comparison_table"], "accuracy_drop": drop,
+    return {"models": rows, "table": result.extras["table_markdown"], "accuracy_drop": drop,
             "lconv_keeps_accuracy": abs(drop["L-conv"]) <= 0.03,
             "cnn_drops_more": drop["CNN"] >= drop["L-conv"] + 0.03,
             "lconv_cosine_to_rotation_field": result.extras["cosine_to_truth"][0],

@@ -456,7 +456,7 @@ class LConvMethod(DiscoveryMethod):
             comparison = digits_comparison(dataset, method=self, epochs=epochs, seed=self.seed,
                                            progress=progress)
             extras["comparison"] = comparison["models"]
-            extras["comparison_table"] = comparison["table"]
+            extras["table_markdown"] = comparison["table"]
             if progress:
                 print(comparison["table"])
         truths = self._truths(dataset, x.shape[-1])

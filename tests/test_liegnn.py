@@ -6,7 +6,7 @@ import torch
 
 from equivariance import assert_equivariant, equivariance_error
 from symdisco.models.baselines import PlainGNN
-from symdisco.models.liegnn import LieGNN, metric_from, minkowski
+from symdisco.models.liegnn import LieGNN, metric_from, metrics_from, minkowski
 
 
 def lorentz_element(generator, max_rapidity=1.0):
@@ -100,3 +100,16 @@ def test_liegnn_with_several_invariant_forms_rotations_only():
         return torch.linalg.matrix_exp(torch.einsum("k,kij->ij", w, rotations))
 
     assert_equivariant(model, jets, rotation, points_action, None, atol=1e-8)
+
+
+def test_metric_fallback_for_a_symmetry_without_invariant_form():
+    from symdisco.errors import UserInputError
+    from symdisco.lie.algebra import LieAlgebra
+
+    torch.manual_seed(0)
+    junk = LieAlgebra(torch.randn(6, 4, 4, dtype=torch.float64))
+    with pytest.warns(UserWarning):
+        forms = metrics_from(junk)
+    assert forms.shape == (1, 4, 4)
+    with pytest.raises(UserInputError):
+        metrics_from(junk, approximate=False)

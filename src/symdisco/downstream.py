@@ -307,7 +307,7 @@ def run_lorentz_jets(out: Path, *, epochs=None, seed=0, device="cpu", progress=T
                      **options) -> tuple[list, dict]:
     from symdisco import datasets
     from symdisco.models.baselines import PlainGNN
-    from symdisco.models.liegnn import LieGNN, metrics_from
+    from symdisco.models.liegnn import LieGNN, metric_residual, metrics_from
 
     epochs = 10 if epochs is None else int(epochs)
     repeats = int(_take(options, "repeats", 1))
@@ -380,6 +380,7 @@ def run_lorentz_jets(out: Path, *, epochs=None, seed=0, device="cpu", progress=T
                "discovery": source, "discovery_method": found.method,
                "similarity_to_truth": found.similarity_to(dataset.ground_truth),
                "discovered_metric": discovered_metric.tolist(), "true_metric": true_metric.tolist(),
+               "discovered_metric_residual": [metric_residual(found, j) for j in discovered_metric],
                "seconds": timings, "repeats": repeats, "per_seed": per_seed,
                "options": {"hidden": hidden, "layers": layers, "lr": lr, "batch_size": batch_size}}
     return rows, details

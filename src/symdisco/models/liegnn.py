@@ -34,13 +34,24 @@ def minkowski(n: int = 4) -> torch.Tensor:
     return torch.diag(torch.tensor([1.0] + [-1.0] * (n - 1), dtype=torch.float64))
 
 
-def metrics_from(obj) -> torch.Tensor:
+def metric_residual(basis, form) -> float:
+    """How far J is from invariant: max_i |L_i^T J + J L_i| / (|L_i| |J|) (Frobenius)."""
+    basis = torch.as_tensor(getattr(getattr(basis, "algebra", basis), "basis", basis)).to(torch.float64)
+    form = torch.as_tensor(form).to(torch.float64)
+    images = basis.transpose(1, 2) @ form + form @ basis
+    return float((images.flatten(1).norm(dim=1) / (basis.flatten(1).norm(dim=1) * form.norm())).max())
+
+
+def metrics_from(obj, approximate: bool = True) -> torch.Tensor:
     """The invariant metric(s) J, (m, n, n), of a SymmetryResult, LieAlgebra or generators
     (k, n, n); or J itself (n, n); "minkowski" for diag(1, -1, -1, -1).
 
     An algebra with a single invariant form (so(n), so(1,3), discovered ones close to them)
     gives m = 1. A smaller group keeps several (rotations of (E, p) preserve E^2 and |p|^2
     separately): then all of them are returned and LieGNN uses one inner product per form.
+    With no form invariant even within the solver's tolerance (a poor discovery),
+    `approximate=True` falls back to the single most nearly invariant form, with a warning
+    (see `metric_residual`); `approximate=False` raises UserInputError.
     """
     from symdisco.errors import UserInputError
 
@@ -59,6 +70,15 @@ def metrics_from(obj) -> torch.Tensor:
             from symdisco.models.representations import Group, invariant_forms
 
             forms = invariant_forms(Group(algebra).V)
+        if forms.shape[0] == 0 and approximate:
+            import warnings
+
+            from symdisco.lie.algebra import invariant_form_spectrum
+
+            spectrum, _ = invariant_form_spectrum(algebra.basis.detach().to(torch.float64))
+            forms = spectrum[:1]
+            warnings.warn("the symmetry has no invariant metric; LieGNN uses the most nearly "
+                          f"invariant form (residual {metric_residual(algebra, forms[0]):.2g})")
         if forms.shape[0] == 0:
             raise UserInputError(
                 "the symmetry has no invariant metric (no symmetric J with L^T J + J L = 0); "

@@ -42,3 +42,9 @@ def test_checkpoint_round_trip_is_atomic(tmp_path):
     clone.load_state_dict(states["model"])
     assert epoch == 1 and torch.equal(clone.weight, model.weight)
     assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]  # no temp files left
+
+
+def test_checkpoint_with_another_fingerprint_is_not_resumed(tmp_path):
+    Checkpointer(tmp_path, fingerprint={"dataset": "a"}).save(0, model={})
+    assert Checkpointer(tmp_path, fingerprint={"dataset": "b"}).load() is None
+    assert Checkpointer(tmp_path, fingerprint={"dataset": "a"}).load()[0] == 0

@@ -25,6 +25,12 @@ class DiscoveryMethod:
         params = inspect.signature(type(self).__init__).parameters
         return {p: getattr(self, p) for p in params if p != "self" and hasattr(self, p)}
 
+    def fingerprint(self, dataset: SymmetryDataset, ignore=("epochs", "device")) -> dict:
+        """What a checkpoint must match to be resumed: method, data and knobs (not the epoch budget)."""
+        params = {k: v for k, v in self.get_params().items()
+                  if k not in ignore and isinstance(v, (int, float, str, bool, type(None)))}
+        return {"method": self.name, "dataset": dataset.name, "x_shape": list(dataset.x.shape), "params": params}
+
     def fit(self, dataset: SymmetryDataset, *, out=None, progress: bool = True) -> SymmetryResult:
         raise NotImplementedError
 

@@ -36,10 +36,15 @@ def write_report(directory) -> str:
                      "(see generators.png)")
     if record["invariant_metric"] is not None and generators.shape[-1] <= 12:
         lines += ["## invariant metric J (L^T J + J L = 0)", "```", _matrix(record["invariant_metric"]), "```"]
-    for key in ("equations", "rotation_angle", "table"):
+    for key in ("equations", "rotation_angle"):
         if key in record:
             lines += [f"## {key}", "```", str(record[key]), "```"]
-    lines += ["", "Figures: generators.png" + (", losses.png" if result.history else "")]
+    if "table_markdown" in record:
+        lines += ["## comparison", record["table_markdown"]]
+    elif "table" in record:
+        lines += ["## table", "```", str(record["table"]), "```"]
+    figures = ["generators.png"] + (["losses.png"] if result.history else []) + list(record.get("figures", []))
+    lines += ["", "Figures: " + ", ".join(str(f) for f in figures)]
     text = "\n".join(line for line in lines if line is not None)
     atomic_write_text(Path(directory) / "report.md", text + "\n")
     return text

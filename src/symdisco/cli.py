@@ -37,15 +37,19 @@ def _method_flags() -> dict:
     """Method-specific flags: the union of every method's CLI_OPTIONS (keyword -> (type, help))."""
     from . import methods
 
-    flags: dict = {}
+    classes = {}
     for name in methods.names():
         try:
-            cls = methods.get(name)
+            classes[name] = methods.get(name)
         except (ImportError, AttributeError):  # a method whose module is not there yet
             continue
+    flags: dict = {}
+    for cls in classes.values():
         for key, (kind, help_text) in getattr(cls, "CLI_OPTIONS", {}).items():
-            flags.setdefault(key, (kind, help_text, []))[2].append(name)
-    return flags
+            flags.setdefault(key, (kind, help_text))
+    return {key: (kind, help_text, [name for name, cls in classes.items()
+                                    if key in inspect.signature(cls.__init__).parameters])
+            for key, (kind, help_text) in flags.items()}
 
 
 def _bool(text: str) -> bool:
@@ -81,9 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     discover.add_argument("--quiet", action="store_true", help="no progress bar")
     for key, (kind, help_text, owners) in sorted(_method_flags().items()):
         flag = "--" + key.replace("_", "-")
-        kind = _bool if kind is bool else kind
-        discover.add_argument(flag, dest=f"method_{key}", type=kind, default=None,
-                              help=f"{help_text} [{', '.join(owners)}]")
+        extra = {"nargs": "?", "const": True, "type": _bool} if kind is bool else {"type": kind}
+        discover.add_argument(flag, dest=f"method_{key}", default=None, metavar=key.upper(),
+                              help=f"{help_text} [{', '.join(owners)}]", **extra)
 
     report = sub.add_parser("report", help="figures and a readable summary of a result folder",
                             description="Print a readable summary of DIR/result.json and (re)draw its figures.")

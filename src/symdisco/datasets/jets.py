@@ -114,6 +114,22 @@ def _lab_momentum(mass, rng, pt_range, eta_max):
     return np.concatenate([energy[:, None], momentum], axis=-1)
 
 
+def _isotropic_momentum(mass, rng, rapidity):
+    """Jet four-momenta of the given masses with an isotropic direction and a rapidity vector
+    u ~ N(0, rapidity^2 I_3) (|u| the jet's rapidity in its direction of flight)."""
+    u = rng.normal(0.0, rapidity, size=mass.shape + (3,))
+    eta = np.linalg.norm(u, axis=-1)
+    direction = u / np.maximum(eta, 1e-300)[:, None]
+    momentum = (mass * np.sinh(eta))[:, None] * direction
+    return np.concatenate([(mass * np.cosh(eta))[:, None], momentum], axis=-1)
+
+
+def _jet_frame(mass, rng, pt_range, eta_max, frame, rapidity):
+    if frame == "isotropic":
+        return _isotropic_momentum(mass, rng, rapidity)
+    return _lab_momentum(mass, rng, pt_range, eta_max)
+
+
 def _counts(rng, n_jets, n_particles, n_prongs):
     low = max(2 * n_prongs, n_particles // 2)
     total = rng.integers(low, n_particles + 1, size=n_jets)
@@ -121,7 +137,8 @@ def _counts(rng, n_jets, n_particles, n_prongs):
     return 2 + extra
 
 
-def top_jets(n_jets, rng, n_particles=20, pt_range=(550.0, 650.0), eta_max=2.0):
+def top_jets(n_jets, rng, n_particles=20, pt_range=(550.0, 650.0), eta_max=2.0, frame="collider",
+             rapidity=1.0):
     """(n_jets, n_particles, 4) top-like jets in GeV, unsorted, with their masses."""
     prong_mass = rng.uniform(*PRONG_MASS, size=(3, n_jets))
     w_mass = np.maximum(rng.normal(W_MASS, W_WIDTH, n_jets), prong_mass[1] + prong_mass[2] + 1)
@@ -130,16 +147,17 @@ def top_jets(n_jets, rng, n_particles=20, pt_range=(550.0, 650.0), eta_max=2.0):
     quark1, quark2 = two_body_decay(w_mass, prong_mass[1], prong_mass[2], rng)
     prongs = [b_quark, boost_from_rest(quark1, w_boson), boost_from_rest(quark2, w_boson)]
     rest = _fragment(prongs, _counts(rng, n_jets, n_particles, 3), rng, n_particles)
-    jet = _lab_momentum(top_mass, rng, pt_range, eta_max)
+    jet = _jet_frame(top_mass, rng, pt_range, eta_max, frame, rapidity)
     return boost_from_rest(rest, jet[:, None, :]) * (rest[..., :1] > 0), top_mass
 
 
-def qcd_jets(n_jets, rng, n_particles=20, pt_range=(550.0, 650.0), eta_max=2.0):
+def qcd_jets(n_jets, rng, n_particles=20, pt_range=(550.0, 650.0), eta_max=2.0, frame="collider",
+             rapidity=1.0):
     """(n_jets, n_particles, 4) light (QCD-like) jets in GeV, unsorted, with their masses."""
     mass = np.exp(rng.uniform(math.log(QCD_MASS[0]), math.log(QCD_MASS[1]), n_jets))
     rest_jet = np.concatenate([mass[:, None], np.zeros((n_jets, 3))], axis=-1)
     rest = _fragment([rest_jet], _counts(rng, n_jets, n_particles, 1), rng, n_particles)
-    jet = _lab_momentum(mass, rng, pt_range, eta_max)
+    jet = _jet_frame(mass, rng, pt_range, eta_max, frame, rapidity)
     return boost_from_rest(rest, jet[:, None, :]) * (rest[..., :1] > 0), mass
 
 
@@ -150,25 +168,37 @@ def sort_by_energy(jets: np.ndarray) -> np.ndarray:
 
 
 def make_jets(n_jets: int, seed: int = 0, n_particles: int = 20, pt_range=(550.0, 650.0),
-              eta_max: float = 2.0):
+              eta_max: float = 2.0, frame: str = "collider", rapidity: float = 1.0):
     """Balanced mixture: jets (n_jets, n_particles, 4) in GeV sorted by energy, labels
-    (n_jets,) with 1 = top-like, 0 = QCD-like."""
+    (n_jets,) with 1 = top-like, 0 = QCD-like. `frame` "collider" (pT, eta ranges) or
+    "isotropic" (isotropic direction, rapidity vector ~ N(0, rapidity^2 I_3))."""
     rng = np.random.default_rng(seed)
     labels = rng.permutation(np.arange(n_jets) < n_jets // 2).astype(np.int64)
     jets = np.zeros((n_jets, n_particles, 4))
     n_top = int(labels.sum())
-    jets[labels == 1] = top_jets(n_top, rng, n_particles, pt_range, eta_max)[0]
-    jets[labels == 0] = qcd_jets(n_jets - n_top, rng, n_particles, pt_range, eta_max)[0]
+    jets[labels == 1] = top_jets(n_top, rng, n_particles, pt_range, eta_max, frame, rapidity)[0]
+    jets[labels == 0] = qcd_jets(n_jets - n_top, rng, n_particles, pt_range, eta_max, frame,
+                                        rapidity)[0]
     return sort_by_energy(jets), labels
 
 
 @register("lorentz-jets", "toy top-vs-QCD jets of massless four-vectors, boosted and rotated; "
                           "labels depend on invariant masses only")
 def load_lorentz_jets(n_train=4000, n_test=1000, n_particles=20, target="class", scale=100.0,
-                      pt_min=550.0, pt_max=650.0, eta_max=2.0, seed=0) -> SymmetryDataset:
+                      pt_min=550.0, pt_max=650.0, eta_max=2.0, frame="collider", rapidity=1.0,
+                      seed=0) -> SymmetryDataset:
     """x (N, n_particles, 4) four-vectors (E, px, py, pz) in units of `scale` GeV, sorted by
     energy and zero-padded; y (N,) int64 labels (1 = top-like) or, with `target="mass"`,
-    (N, 1) jet invariant masses. Truth: lorentz() = so(1,3) acting on each four-vector."""
+    (N, 1) jet invariant masses. Truth: lorentz() = so(1,3) acting on each four-vector.
+
+    frame="collider" (default) boosts each jet to pT U(pt_min, pt_max), pseudorapidity
+    U(-eta_max, eta_max): a distribution of x that rotations about the beam and (nearly)
+    boosts along it leave alone, but the other four generators change. frame="isotropic"
+    gives the jet an isotropic direction and a rapidity vector ~ N(0, rapidity^2 I_3), so
+    rotations leave the whole distribution of x exactly invariant and small boosts nearly
+    so (the frame distribution on the hyperboloid changes by a log-density of about 2 per
+    unit of rapidity; no finite distribution does better): the set-up in which LieGAN, which
+    compares distributions of (x, y), can recover all of so(1,3)."""
     name = "lorentz-jets"
     n_train = check_int(name, "n_train", n_train, 1)
     n_test = check_int(name, "n_test", n_test, 1)
@@ -178,8 +208,10 @@ def load_lorentz_jets(n_train=4000, n_test=1000, n_particles=20, target="class",
     pt_min = check_float(name, "pt_min", pt_min, 0.0)
     pt_max = check_float(name, "pt_max", pt_max, pt_min)
     eta_max = check_float(name, "eta_max", eta_max, 0.0, 5.0)
+    frame = check_choice(name, "frame", frame, ("collider", "isotropic"))
+    rapidity = check_float(name, "rapidity", rapidity, 0.0, 5.0)
     seed = check_int(name, "seed", seed)
-    jets, labels = make_jets(n_train + n_test, seed, n_particles, (pt_min, pt_max), eta_max)
+    jets, labels = make_jets(n_train + n_test, seed, n_particles, (pt_min, pt_max), eta_max, frame, rapidity)
     x = jets / scale
     if target == "class":
         y, task = labels, "classification"
@@ -194,5 +226,6 @@ def load_lorentz_jets(n_train=4000, n_test=1000, n_particles=20, target="class",
         metadata={"layout": ["E", "px", "py", "pz"], "units_gev": scale, "target": target,
                   "classes": {"0": "QCD-like", "1": "top-like"}, "n_particles": n_particles,
                   "pt_range_gev": [pt_min, pt_max], "eta_max": eta_max, "seed": seed,
+                  "frame": frame, "rapidity": rapidity,
                   "top_mass_gev": TOP_MASS, "qcd_mass_range_gev": list(QCD_MASS),
                   "metric": METRIC.tolist(), "order": "energy, descending; zero padding last"})

@@ -52,6 +52,37 @@ class MLPDiscriminator(nn.Module):
         return self.net(torch.cat(features, dim=1)).squeeze(1)
 
 
+class FourierDiscriminator(nn.Module):
+    """MLP on random Fourier features cos(W z + b) of z = standardised (flattened x, y).
+
+    For targets that oscillate quickly in x (e.g. r^2 cos(k theta) with large k), which a
+    small ReLU MLP on raw inputs resolves poorly; the features make the relation between
+    x and y (nearly) linearly separable, so small misalignments are seen. `bandwidth` is
+    the standard deviation of W (in units of the input's standard deviation).
+    """
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor | None, hidden: int = 64, layers: int = 1,
+                 n_features: int = 512, bandwidth: float = 2.0):
+        super().__init__()
+        z = self._join(x, y).double()
+        self.register_buffer("mean", z.mean(0).float())
+        self.register_buffer("std", z.std(0).clamp(min=1e-6).float())
+        self.register_buffer("weight", torch.randn(z.shape[1], n_features) * bandwidth)
+        self.register_buffer("phase", torch.rand(n_features) * 2 * torch.pi)
+        self.net = mlp([n_features] + [hidden] * layers + [1])
+
+    @staticmethod
+    def _join(x, y):
+        parts = [x.reshape(x.shape[0], -1)]
+        if y is not None:
+            parts.append(y.reshape(y.shape[0], -1).to(parts[0].dtype))
+        return torch.cat(parts, dim=1)
+
+    def forward(self, x, y=None):
+        z = (self._join(x, y) - self.mean) / self.std
+        return self.net(torch.cos(z @ self.weight + self.phase)).squeeze(1)
+
+
 class SetDiscriminator(nn.Module):
     """Permutation-invariant (Deep Sets) discriminator for particle clouds x (B, N, n).
 
@@ -97,7 +128,8 @@ class ConvDiscriminator(nn.Module):
 
 def make_discriminator(x: torch.Tensor, y: torch.Tensor | None, action: str, n_classes: int | None,
                        hidden: int, layers: int, kind: str = "auto") -> nn.Module:
-    """Pick the discriminator that fits the data: set for point clouds, CNN for images, else MLP."""
+    """Pick the discriminator that fits the data: set for point clouds, CNN for images, else MLP
+    ("fourier": an MLP on random Fourier features of (x, y), for float targets)."""
     y_dim = 0 if y is None or n_classes else int(y[0].numel())
     if kind == "auto":
         kind = {"points": "set", "image": "cnn"}.get(action, "mlp")
@@ -107,4 +139,8 @@ def make_discriminator(x: torch.Tensor, y: torch.Tensor | None, action: str, n_c
         return ConvDiscriminator(x.shape[1], y_dim, n_classes, hidden)
     if kind == "mlp":
         return MLPDiscriminator(int(x[0].numel()), y_dim, n_classes, hidden, layers)
-    raise ValueError(f"unknown discriminator {kind!r}; choose auto, mlp, set or cnn")
+    if kind == "fourier":
+        if n_classes:
+            raise ValueError("the fourier discriminator takes float targets, not class labels")
+        return FourierDiscriminator(x, y, hidden, max(1, layers - 1))
+    raise ValueError(f"unknown discriminator {kind!r}; choose auto, mlp, set, cnn or fourier")

@@ -90,6 +90,7 @@ class LieGAN(DiscoveryMethod):
         "orthogonality": (str, "orthogonality regulariser: cosine, killing, none"),
         "incremental": (bool, "discover one generator channel at a time"),
         "threshold": (float, "zero generator entries below this fraction of the largest"),
+        "lr_decay": (float, "generator lr decays (cosine) to this fraction of lr_generator by the last epoch"),
     }
 
     def __init__(self, n_generators: int = 1, *, parameterization: str = "auto", span=None,
@@ -103,7 +104,7 @@ class LieGAN(DiscoveryMethod):
                  incremental: bool = False, fooled_accuracy: float = 0.6, threshold: float = 0.0,
                  early_stopping: bool = True, tolerance: float = 1e-3, patience: int = 3,
                  check_every: int = 20, init_scale: float = 1.0, init_basis=None, seed: int = 0, device: str = "cpu",
-                 checkpoint_every: int = 1):
+                 checkpoint_every: int = 1, lr_decay: float = 1.0):
         self.n_generators = n_generators
         self.parameterization = parameterization
         self.span = span
@@ -137,6 +138,7 @@ class LieGAN(DiscoveryMethod):
         self.seed = seed
         self.device = device
         self.checkpoint_every = checkpoint_every
+        self.lr_decay = lr_decay
 
     # -- construction ----------------------------------------------------------------
     def _parameterization(self, dataset: SymmetryDataset) -> tuple[str, int]:
@@ -219,6 +221,11 @@ class LieGAN(DiscoveryMethod):
                 idx = order[i * self.batch_size:(i + 1) * self.batch_size]
                 xb = x[idx]
                 yb = None if y is None else y[idx]
+                if self.lr_decay != 1.0:  # cosine from lr_generator down to lr_decay * lr_generator
+                    progress_ = min(1.0, state["step"] / max(1, self.epochs * steps_per_epoch - 1))
+                    factor = self.lr_decay + (1 - self.lr_decay) * 0.5 * (1 + math.cos(math.pi * progress_))
+                    for group in opt_g.param_groups:
+                        group["lr"] = self.lr_generator * factor
                 g, _ = symmetry(len(idx), rng)
                 gx, gy = action.apply(g, xb, yb)
 

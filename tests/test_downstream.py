@@ -86,3 +86,20 @@ def test_lorentz_jets_liegnn_beats_plain_gnn(tmp_path):
     value = {(r["model"], r["symmetry"], r["metric"]): r["value"] for r in rows}
     assert value["LieGNN", "discovered", "accuracy"] > value["PlainGNN", "none", "accuracy"]
     assert value["LieGNN", "true", "accuracy"] > 0.9
+
+
+def test_lorentz_task_on_a_user_file(tmp_path):
+    """A user's jets file (here the toy jets saved as .npz) goes through `file=`."""
+    import numpy as np
+
+    from symdisco.datasets.jets import make_jets
+
+    jets, labels = make_jets(96, seed=3, n_particles=8)
+    path = tmp_path / "my_jets.npz"
+    np.savez(path, x=jets / 100.0, y=labels)
+    torch.set_num_threads(1)
+    rows = downstream.run("lorentz-jets", tmp_path / "out", epochs=1, progress=False,
+                          discover="perturbed", file=str(path), hidden=8, layers=1)
+    check_table(tmp_path / "out", 6, {"accuracy", "auc"})
+    details = json.loads((tmp_path / "out" / "details.json").read_text())
+    assert details["data"] == str(path) and details["n_test"] == 96 - details["n_train"]

@@ -27,7 +27,6 @@ and prints the markdown table.
 """
 from __future__ import annotations
 
-import json
 import math
 import time
 from pathlib import Path

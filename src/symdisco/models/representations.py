@@ -18,7 +18,6 @@ Everything is float64.
 from __future__ import annotations
 
 import ast
-import math
 from collections import OrderedDict
 
 import torch

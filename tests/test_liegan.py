@@ -96,3 +96,39 @@ def test_symmetrygan_baseline_runs_through_the_same_harness():
     result = get("symmetrygan")(epochs=10, seed=0).fit(datasets.load("nbody2"), progress=False)
     assert result.algebra.k == 1 and result.method == "symmetrygan"
     assert result.similarity > 0.9  # its single element is a rotation here
+
+
+def _quality_benchmark():
+    """benchmarks/liegan_quality.py, whose configurations the slow quality tests assert."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "liegan_quality.py"
+    spec = importlib.util.spec_from_file_location("liegan_quality", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_fourier_discriminator_and_multi_start_options():
+    data = datasets.load("discrete-rotation", k=4, n_train=256, n_test=64)
+    disc = make_discriminator(data.x, data.y, "vector", None, hidden=16, layers=2, kind="fourier")
+    assert disc(data.x[:8], data.y[:8]).shape == (8,)
+    result = LieGAN(law="integer", discriminator="fourier", n_starts=2, start_epochs=1, epochs=1,
+                    lr_decay=0.1).fit(data, progress=False)
+    assert len(result.extras["starts"]) == 2 and len(result.extras["rotation_angle"]) == 1
+
+
+@pytest.mark.slow
+def test_liegan_finds_so13_on_isotropic_lorentz_jets():
+    record = _quality_benchmark().lorentz_run()
+    assert record["similarity"] >= 0.9, record
+    diagonal = torch.tensor(record["best_form_diagonal"])
+    assert torch.allclose(diagonal, torch.tensor([1.0, -1.0, -1.0, -1.0]), atol=0.1), record
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("k", [4, 7])
+def test_liegan_finds_the_discrete_rotation_angle(k):
+    record = _quality_benchmark().discrete_run(k)
+    assert record["relative_error"] < 0.02, record

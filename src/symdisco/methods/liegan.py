@@ -90,6 +90,7 @@ class LieGAN(DiscoveryMethod):
         "orthogonality": (str, "orthogonality regulariser: cosine, killing, none"),
         "incremental": (bool, "discover one generator channel at a time"),
         "threshold": (float, "zero generator entries below this fraction of the largest"),
+        "n_starts": (int, "short runs from several initial bases; the main run starts from the best"),
         "lr_decay": (float, "generator lr decays (cosine) to this fraction of lr_generator by the last epoch"),
     }
 
@@ -104,7 +105,7 @@ class LieGAN(DiscoveryMethod):
                  incremental: bool = False, fooled_accuracy: float = 0.6, threshold: float = 0.0,
                  early_stopping: bool = True, tolerance: float = 1e-3, patience: int = 3,
                  check_every: int = 20, init_scale: float = 1.0, init_basis=None, seed: int = 0, device: str = "cpu",
-                 checkpoint_every: int = 1, lr_decay: float = 1.0):
+                 checkpoint_every: int = 1, lr_decay: float = 1.0, n_starts: int = 1, start_epochs: int = 10):
         self.n_generators = n_generators
         self.parameterization = parameterization
         self.span = span
@@ -139,6 +140,8 @@ class LieGAN(DiscoveryMethod):
         self.device = device
         self.checkpoint_every = checkpoint_every
         self.lr_decay = lr_decay
+        self.n_starts = n_starts
+        self.start_epochs = start_epochs
 
     # -- construction ----------------------------------------------------------------
     def _parameterization(self, dataset: SymmetryDataset) -> tuple[str, int]:
@@ -179,10 +182,89 @@ class LieGAN(DiscoveryMethod):
         """The Lie algebra basis to report, from the trained symmetry generator."""
         return symmetry.basis().detach().cpu()
 
+    # -- multi-start -----------------------------------------------------------------
+    def fooling(self, symmetry: nn.Module, dataset: SymmetryDataset, steps: int = 300, seed: int = 0) -> float:
+        """Held-out accuracy of a fresh discriminator trained to tell (x, y) from g.(x, y) for the
+        fixed `symmetry`: about 0.5 when the data are invariant under what it samples."""
+        rng = torch.Generator().manual_seed(seed)
+        torch.manual_seed(seed)
+        n_classes = int(dataset.y.max()) + 1 if dataset.task == "classification" else None
+        disc = make_discriminator(dataset.x, dataset.y, dataset.action, n_classes, self.hidden, self.layers,
+                                  kind=self.discriminator)
+        opt = torch.optim.Adam(disc.parameters(), lr=self.lr_discriminator, betas=(0.5, 0.99))
+        action = dataset.task_action()
+        x, y = dataset.x, dataset.y
+        for _ in range(steps):
+            idx = torch.randint(0, len(x), (self.batch_size,), generator=rng)
+            yb = None if y is None else y[idx]
+            with torch.no_grad():
+                g, _ = symmetry(len(idx), rng)
+                gx, gy = action.apply(g, x[idx], yb)
+            loss = discriminator_loss(disc(x[idx], yb), disc(gx, gy))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        x_eval = dataset.x_test if dataset.x_test is not None else x
+        y_eval = dataset.y_test if dataset.x_test is not None else y
+        with torch.no_grad():
+            g, _ = symmetry(len(x_eval), rng)
+            gx, gy = action.apply(g, x_eval, y_eval)
+            real = (disc(x_eval, y_eval) > 0).float().mean()
+            fake = (disc(gx, gy) < 0).float().mean()
+        return float((real + fake) / 2)
+
+    def _start_options(self, dataset: SymmetryDataset) -> list[dict]:
+        """Initial guesses: for one 2x2 generator on an integer grid, rotation angles spread over
+        (0, pi) (the angle landscape is multimodal); otherwise different random seeds."""
+        kind, n = self._parameterization(dataset)
+        if self.law == "integer" and n == 2 and self.n_generators == 1 and kind == "full":
+            j = torch.tensor([[0.0, -1.0], [1.0, 0.0]])
+            return [{"init_basis": (math.pi * (i + 0.5) / self.n_starts / self.law_step * j)[None].tolist(),
+                     "seed": self.seed} for i in range(self.n_starts)]
+        return [{"seed": self.seed + 1000 * i} for i in range(self.n_starts)]
+
+    def multi_start(self, dataset: SymmetryDataset, tolerance: float = 0.02, min_angle: float = 0.05):
+        """Short runs from `_start_options`; returns (chosen init basis, per-start records).
+
+        Each start is scored by `fooling`. For a discrete rotation the starts that fool the
+        judge (within `tolerance` of the best) are all symmetries, rotations by multiples of
+        the true angle; the smallest angle (above `min_angle`) generates the largest group,
+        so it is chosen. Otherwise the start that fools best wins.
+        """
+        options = {k: v for k, v in self.__dict__.items() if not k.endswith("_")}
+        options.update(n_starts=1, epochs=self.start_epochs, lr_decay=1.0)
+        records = []
+        for i, start in enumerate(self._start_options(dataset)):
+            run = LieGAN(**{**options, **start})
+            result = run.fit(dataset, progress=False)
+            basis = result.algebra.basis.float()
+            record = {"start": i, "accuracy": run.fooling(run.symmetry_, dataset, seed=self.seed), "basis": basis}
+            if "rotation_angle" in result.extras:
+                record["angle"] = result.extras["rotation_angle"][0]
+            records.append(record)
+        best = min(r["accuracy"] for r in records)
+        fooled = [r for r in records if r["accuracy"] <= best + tolerance]
+        if all("angle" in r for r in records):
+            fooled = [r for r in fooled if r["angle"] > min_angle] or fooled
+            chosen = min(fooled, key=lambda r: r["angle"])
+        else:
+            chosen = min(fooled, key=lambda r: r["accuracy"])
+        return chosen["basis"], [{k: v for k, v in r.items() if k != "basis"} for r in records]
+
     # -- training --------------------------------------------------------------------
     def fit(self, dataset: SymmetryDataset, *, out=None, progress: bool = True, callback=None):
         """Train on `dataset`; `callback(step, basis)` may return True to stop (benchmarks)."""
         start = time.perf_counter()
+        if self.n_starts > 1:
+            init, starts = self.multi_start(dataset)
+            options = {k: v for k, v in self.__dict__.items() if not k.endswith("_")}
+            options.update(n_starts=1, init_basis=init)
+            main = LieGAN(**options)
+            result = main.fit(dataset, out=out, progress=progress, callback=callback)
+            self.symmetry_, self.discriminator_ = main.symmetry_, main.discriminator_
+            result.extras["starts"] = starts
+            result.seconds = time.perf_counter() - start
+            return result
         rng = seed_everything(self.seed)
         device = resolve_device(self.device)
         symmetry, disc = self.build(dataset, rng)

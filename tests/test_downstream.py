@@ -71,7 +71,7 @@ def test_auc_score():
 def test_nbody2_discovered_close_to_true_and_beats_mlp(tmp_path):
     """Issue criterion: EquivariantMLP (discovered) within 20% of (true), below the plain MLP."""
     torch.set_num_threads(1)
-    rows = downstream.run("nbody2", tmp_path, epochs=10, repeats=3, progress=False)
+    rows = downstream.run("nbody2", tmp_path, epochs=8, repeats=2, progress=False)
     value = {(r["model"], r["symmetry"]): r["value"] for r in rows}
     discovered = value["EquivariantMLP", "discovered"]
     true = value["EquivariantMLP", "true"]

@@ -427,14 +427,16 @@ EXACT_RTOL = 1e-7  # below this (relative singular value) a direction is null fo
 
 
 def nullspace(constraint: torch.Tensor, tol: float | None = None, max_rtol: float = 0.1,
-              min_gap: float = 10.0) -> torch.Tensor:
+              min_gap: float = 10.0, reference: float | None = None) -> torch.Tensor:
     """Orthonormal basis (r, N) of the (approximate) null space of `constraint` (M, N), float64.
 
     Singular values are taken relative to the largest. With `tol` given, directions with
     relative singular value <= tol are null. With `tol=None` (the default, meant for
-    approximate, discovered generators) the cut is placed at the largest jump (ratio >=
-    `min_gap`) among relative singular values below `max_rtol`; values below 1e-7 always
-    count as null; with no clear jump only those are kept.
+    approximate, discovered generators) the cut is placed at the last clear jump (ratio >=
+    `min_gap`) among relative singular values below `max_rtol`, so directions that are null
+    only up to the generators' error count too; values below 1e-7 always count as null;
+    with no clear jump only those are kept. `reference` replaces the largest
+    singular value as the unit (for a constraint restricted to a subspace).
     """
     c = constraint.to(DTYPE)
     n = c.shape[-1]
@@ -451,19 +453,24 @@ def nullspace(constraint: torch.Tensor, tol: float | None = None, max_rtol: floa
         s[: sv.shape[0]] = sv
         order = torch.argsort(s)
         s, vecs = s[order], vh[order]
-    rel = s / s.max()
+    rel = s / (s.max() if reference is None else max(reference, float(s.max())))
+    return vecs[: null_count(rel, tol, max_rtol, min_gap)]
+
+
+def null_count(rel: torch.Tensor, tol=None, max_rtol: float = 0.1, min_gap: float = 10.0) -> int:
+    """How many of the ascending relative singular values `rel` are null (see `nullspace`)."""
     if tol is not None:
-        return vecs[rel <= tol]
+        return int((rel <= tol).sum())
+    n = rel.shape[0]
     exact = int((rel <= EXACT_RTOL).sum())
     floored = rel.clamp_min(EXACT_RTOL)
-    r, best = exact, min_gap
+    r = exact
     for i in range(n - 1):  # a cut after i: rel[: i + 1] is the null space
         if rel[i] > max_rtol:
             break
-        ratio = float(floored[i + 1] / floored[i])
-        if ratio >= best:
-            r, best = i + 1, ratio
-    return vecs[: max(r, exact)]
+        if float(floored[i + 1] / floored[i]) >= min_gap:
+            r = i + 1  # the outermost clear gap wins: approximate null directions count
+    return max(r, exact)
 
 
 def _normalized(blocks: torch.Tensor) -> torch.Tensor:
@@ -492,6 +499,107 @@ def constraint_matrix(rep_in: Rep, rep_out: Rep) -> torch.Tensor:
     return c.reshape(-1, c.shape[-1])
 
 
+STRUCTURED_MIN = 1024  # above this many unknowns (dim_out * dim_in) use the structured solve
+
+
+def _operator_pairs(rep_in: Rep, rep_out: Rep):
+    """(A_s, B_s) with constraint X -> A_s X - X B_s, Lie generators first, then discrete
+    ones, each scaled so that the operator has unit Frobenius norm (as in constraint_matrix)."""
+    a = torch.cat([rep_out.lie_generators(), rep_out.discrete_generators()])
+    b = torch.cat([rep_in.lie_generators(), rep_in.discrete_generators()])
+    d_out, d_in = a.shape[-1], b.shape[-1]
+    trace_a = torch.diagonal(a, dim1=-2, dim2=-1).sum(-1)
+    trace_b = torch.diagonal(b, dim1=-2, dim2=-1).sum(-1)
+    norm2 = d_in * a.flatten(1).pow(2).sum(1) + d_out * b.flatten(1).pow(2).sum(1) - 2 * trace_a * trace_b
+    scale = norm2.clamp_min(0).sqrt()
+    keep = scale > 1e-300
+    scale = torch.where(keep, scale, torch.ones_like(scale))
+    return a / scale[:, None, None], b / scale[:, None, None]
+
+
+def _apply_pairs(a, b, x):
+    """A_s X - X B_s for every pair s and every X in x (m, d_out, d_in): (s, m, d_out, d_in)."""
+    return torch.einsum("sij,mjk->smik", a, x) - torch.einsum("mij,sjk->smik", x, b)
+
+
+def _top_singular_value(a, b, generator, iterations: int = 30) -> float:
+    """Largest singular value of X -> {A_s X - X B_s}, by power iteration on C^T C."""
+    v = torch.randn(1, a.shape[-1], b.shape[-1], generator=generator, dtype=DTYPE)
+    top = 0.0
+    for _ in range(iterations):
+        v = v / v.norm().clamp_min(1e-300)
+        t = _apply_pairs(a, b, v)[:, 0]
+        back = torch.einsum("sji,sjk->ik", a, t) - torch.einsum("sij,skj->ik", t, b)
+        top = float(back.norm()) ** 0.5
+        v = back[None]
+    return top
+
+
+def structured_nullspace(pairs, k_lie: int, tol=None, seed: int = 0, max_rtol: float = 0.1):
+    """Null space of X -> {A_s X - X B_s} without forming the (s * N, N) matrix, N = d_out d_in.
+
+    1. Diagonalise one random element of the algebra, A0 = P diag(lam) P^-1,
+       B0 = Q diag(mu) Q^-1: its kernel is spanned by X_ij = P E_ij Q^-1 with lam_i ~ mu_j
+       (r pairs; r << N). Every equivariant map lies in that span.
+    2. On the span, both the Gram matrix of the X_ij (M) and that of their images under every
+       constraint (G) have closed forms in terms of P^H P, Q^-1 Q^-H and the generators in
+       the eigenbases: r x r matrices, built without touching N-sized objects.
+    3. Solve G c = sigma^2 M c (Hermitian-definite): sigma are the exact singular values of the
+       constraint on the span; the null count follows `nullspace`'s rule with the full
+       operator's largest singular value (power iteration) as the unit.
+    Returns an orthonormal (m, N) real basis, or None when the eigenbasis is ill-conditioned
+    (defective generators); the caller then solves densely.
+    """
+    a, b = pairs
+    d_out, d_in = a.shape[-1], b.shape[-1]
+    gen = torch.Generator().manual_seed(seed)
+    w = torch.randn(k_lie, generator=gen, dtype=DTYPE)
+    a0, b0 = torch.einsum("s,sij->ij", w, a[:k_lie]), torch.einsum("s,sij->ij", w, b[:k_lie])
+    lam, p = torch.linalg.eig(a0)
+    mu, q = torch.linalg.eig(b0)
+    if torch.linalg.cond(p) > 1e6 or torch.linalg.cond(q) > 1e6:
+        return None
+    p_inv, q_inv = torch.linalg.inv(p), torch.linalg.inv(q)
+    top = _top_singular_value(a, b, gen)
+    if top == 0.0:
+        return torch.eye(d_out * d_in, dtype=DTYPE)
+    spread = float(torch.cat([lam.abs(), mu.abs()]).max().clamp_min(1e-300))
+    i_idx, j_idx = torch.nonzero((lam[:, None] - mu[None, :]).abs() <= 0.05 * spread, as_tuple=True)
+    if i_idx.numel() == 0:
+        return torch.zeros(0, d_out * d_in, dtype=DTYPE)
+
+    def on_pairs(left, right):  # (left[i, i'] * right[j, j']) over the selected pairs
+        return left[i_idx][:, i_idx] * right[j_idx][:, j_idx]
+
+    gp = p.conj().T @ p                      # <p_i, p_i'>
+    gq = q_inv.conj() @ q_inv.T              # <q~_j, q~_j'>
+    metric = on_pairs(gp, gq)
+    gram = torch.zeros_like(metric)
+    for a_s, b_s in zip(p_inv @ a.to(torch.complex128) @ p, q_inv @ b.to(torch.complex128) @ q):
+        gram += on_pairs(a_s.conj().T @ gp @ a_s, gq)
+        gram -= on_pairs(a_s.conj().T @ gp, gq @ b_s.T)
+        gram -= on_pairs(gp @ a_s, b_s.conj() @ gq)
+        gram += on_pairs(gp, b_s.conj() @ gq @ b_s.T)
+    try:
+        chol = torch.linalg.cholesky(0.5 * (metric + metric.conj().T))
+    except RuntimeError:
+        return None
+    whitened = torch.linalg.solve_triangular(chol, gram, upper=False)
+    whitened = torch.linalg.solve_triangular(chol, whitened.conj().T, upper=False).conj().T
+    evals, evecs = torch.linalg.eigh(0.5 * (whitened + whitened.conj().T))
+    rel = torch.cat([evals.clamp_min(0).sqrt() / top, torch.ones(1, dtype=DTYPE)])
+    m = null_count(rel, tol, max_rtol)
+    if m == 0:
+        return torch.zeros(0, d_out * d_in, dtype=DTYPE)
+    coef = torch.linalg.solve_triangular(chol.conj().T, evecs[:, :m], upper=True)  # M-orthonormal
+    y = torch.zeros(m, d_out, d_in, dtype=torch.complex128)
+    y[:, i_idx, j_idx] = coef.T
+    x = (p @ y @ q_inv).reshape(m, -1)
+    # the complex null space is closed under conjugation: its real span has dimension m
+    _, _, vh = torch.linalg.svd(torch.cat([x.real, x.imag]), full_matrices=False)
+    return vh[:m]
+
+
 def _solve_hom(rep_in: Rep, rep_out: Rep, tol) -> torch.Tensor:
     """Equivariant maps between two (leaf) reps: (r, dim_out, dim_in), orthonormal in Frobenius."""
     group = rep_in.group
@@ -500,7 +608,11 @@ def _solve_hom(rep_in: Rep, rep_out: Rep, tol) -> torch.Tensor:
         if rep_in.is_scalar and rep_out.is_scalar:
             basis = torch.ones(1, rep_out.dim * rep_in.dim, dtype=DTYPE)
         else:
-            basis = nullspace(constraint_matrix(rep_in, rep_out), tol=tol)
+            basis = None
+            if rep_in.dim * rep_out.dim > STRUCTURED_MIN and group.k:
+                basis = structured_nullspace(_operator_pairs(rep_in, rep_out), group.k, tol)
+            if basis is None:
+                basis = nullspace(constraint_matrix(rep_in, rep_out), tol=tol)
         group._cache[key] = basis.reshape(-1, rep_out.dim, rep_in.dim)
     return group._cache[key]
 

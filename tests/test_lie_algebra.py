@@ -178,3 +178,14 @@ def test_large_representations_stay_cheap():
     assert big.identify()[0] == "so(2)"
     assert "L1" in str(big)
     assert "too large" in str(known.block_repeat(known.so(2), 30))
+
+
+def test_invariant_metric_of_approximate_lorentz_generators_and_none_for_random_spans():
+    gen = torch.Generator().manual_seed(7)
+    truth = known.lorentz().basis
+    eta = torch.diag(torch.tensor([1.0, -1, -1, -1], dtype=F64))
+    noisy = truth + 0.05 * torch.randn(truth.shape, generator=gen, dtype=F64)  # residual ratio ~0.12, as discovered
+    metric = LieAlgebra(noisy).invariant_metric()
+    assert metric is not None and (metric / metric[0, 0] - eta).abs().max() < 0.1
+    for _ in range(5):
+        assert LieAlgebra(torch.randn(6, 4, 4, generator=gen, dtype=F64)).invariant_metric() is None

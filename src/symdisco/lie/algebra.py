@@ -33,6 +33,13 @@ import torch
 FORM_RTOL = 0.05
 """Default relative singular-value tolerance for `invariant_forms` and `invariant_metric`."""
 
+FORM_GAP = 0.25
+"""`invariant_metric` also accepts a form that is this many times better than the next one.
+
+Discovered generators are only approximately closed: their best form is off by ~0.1-0.15 of
+the largest singular value, yet stands far apart from the rest (the next is ~0.85), while a
+random span has no such gap (0.6 next to 0.63)."""
+
 FORM_MAX_DIM = 32
 """Largest n for which invariant forms are computed (a dense SVD whose cost grows as n^6)."""
 
@@ -235,13 +242,19 @@ class LieAlgebra:
         """(m, n, n) orthonormal basis of the symmetric forms every generator preserves."""
         return invariant_forms(self.basis, rtol)
 
-    def invariant_metric(self, rtol: float = FORM_RTOL) -> torch.Tensor | None:
-        """The best single invariant symmetric form (n, n), or None (also for n > FORM_MAX_DIM)."""
+    def invariant_metric(self, rtol: float = FORM_RTOL, gap: float = FORM_GAP) -> torch.Tensor | None:
+        """The best single invariant symmetric form (n, n), or None (also for n > FORM_MAX_DIM).
+
+        A form counts when its residual is below `rtol` of the largest singular value, or,
+        for approximate (discovered) generators, below 0.3 of it and `gap` times the next one.
+        """
         if self.n > FORM_MAX_DIM:
             return None
         forms, values = invariant_form_spectrum(self.basis.detach())
         if values[-1] > 0 and values[0] > rtol * values[-1]:
-            return None
+            separated = len(values) > 1 and values[0] <= gap * values[1] and values[0] <= 0.3 * values[-1]
+            if not separated:
+                return None
         return normalise_metric(forms[0])
 
     def identify(self) -> tuple[str, float]:

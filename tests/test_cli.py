@@ -86,3 +86,13 @@ def test_bad_user_files_leave_no_output_folder(tmp_path):
         proc = run_cli("discover", str(path), "--out", str(out))
         assert_one_line_error(proc, name)
         assert not out.exists()
+
+
+def test_a_folder_of_another_dataset_is_not_resumed(tmp_path):
+    out = tmp_path / "run"
+    assert main(["discover", "so2-invariant", "--epochs", "3", "--out", str(out), "--quiet"]) == 0
+    assert main(["discover", "so2-equivariant", "--epochs", "3", "--out", str(out), "--quiet"]) == 0
+    record = json.loads((out / "result.json").read_text())
+    assert record["dataset"] == "so2-equivariant" and record["epochs_run"] == 3
+    rows = [json.loads(line) for line in (out / "losses.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows][-3:] == [0, 1, 2]

@@ -275,7 +275,7 @@ class LieGAN(DiscoveryMethod):
         x = dataset.x.to(device)
         y = None if dataset.y is None else dataset.y.to(device)
 
-        checkpoints = Checkpointer(out, every=self.checkpoint_every)
+        checkpoints = Checkpointer(out, every=self.checkpoint_every, fingerprint=self.fingerprint(dataset))
         log = LossLog(None if out is None else f"{out}/losses.jsonl")
         first_epoch, state = 0, {"stable_checks": 0, "step": 0, "stopped_early": False}
         resumed = checkpoints.load()

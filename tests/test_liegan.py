@@ -132,3 +132,43 @@ def test_liegan_finds_so13_on_isotropic_lorentz_jets():
 def test_liegan_finds_the_discrete_rotation_angle(k):
     record = _quality_benchmark().discrete_run(k)
     assert record["relative_error"] < 0.02, record
+
+
+def _write_top_tagging_file(path, n_constituents=8, n_stored=10):
+    """Toy jets written in the public top-tagging layout (pandas HDF5, key 'table')."""
+    import numpy as np
+    import pandas as pd
+
+    jets = datasets.load("lorentz-jets", frame="isotropic", n_particles=n_stored, scale=1.0)
+    x = torch.cat([jets.x, jets.x_test]).numpy()
+    y = torch.cat([jets.y, jets.y_test]).numpy()
+    columns = {}
+    for i in range(n_stored):
+        for j, name in enumerate(["E", "PX", "PY", "PZ"]):
+            columns[f"{name}_{i}"] = x[:, i, j].astype(np.float32)
+    frame = pd.DataFrame(columns)
+    frame["truthE"], frame["ttv"], frame["is_signal_new"] = np.float32(0), np.int64(0), y.astype(np.int64)
+    frame.to_hdf(path, key="table", mode="w", format="table")
+
+
+@pytest.mark.slow
+def test_liegan_on_a_top_tagging_file_uses_the_leading_constituents(tmp_path):
+    import json
+
+    from symdisco.cli import main
+
+    path = tmp_path / "top.h5"
+    _write_top_tagging_file(path)
+    out = tmp_path / "run"
+    args = ["discover", str(path), "--generators", "6", "--epochs", "40", "--law-scale", "0.2",
+            "-D", "n_constituents=8", "--out", str(out), "--quiet"]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the seeded run is reproducible on one thread
+    try:
+        assert main(args) == 0
+    finally:
+        torch.set_num_threads(threads)
+    record = json.loads((out / "result.json").read_text())
+    assert record["action"] == {"action": "points"}
+    assert torch.tensor(record["generators"]).shape == (6, 4, 4)
+    assert record["similarity"] >= 0.9, record["similarity"]  # the file carries so(1,3) as truth

@@ -83,6 +83,11 @@ class LieGAN(DiscoveryMethod):
     CLI_OPTIONS = {
         "law": (str, "coefficient law: normal, uniform (subset of the group), integer (discrete group)"),
         "law_step": (float, "integer law: step of the integer grid"),
+        "law_scale": (float, "normal law: standard deviation; uniform law: half-width of the coefficients"),
+        "learn_law": (bool, "learn the law's scale or range along with the generators"),
+        "discriminator": (str, "discriminator: auto, mlp, set, cnn, fourier"),
+        "w_sparsity": (float, "weight of the Lp sparsity regulariser"),
+        "start_epochs": (int, "epochs of each short run when --n-starts > 1"),
         "parameterization": (str, "generators: auto, full, blocks, affine"),
         "batch_size": (int, "batch size"),
         "hidden": (int, "discriminator width"),

@@ -60,13 +60,6 @@ def test_unknown_experiment_is_a_user_error(tmp_path):
         downstream.run("mnist", tmp_path)
 
 
-def test_auc_score():
-    import numpy as np
-
-    assert downstream.auc_score(np.array([0, 0, 1, 1]), np.array([0.1, 0.2, 0.3, 0.4])) == 1.0
-    assert downstream.auc_score(np.array([0, 1, 0, 1]), np.array([0.5, 0.5, 0.5, 0.5])) == 0.5
-
-
 @pytest.mark.slow
 def test_nbody2_discovered_close_to_true_and_beats_mlp(tmp_path):
     """Issue criterion: EquivariantMLP (discovered) within 20% of (true), below the plain MLP."""

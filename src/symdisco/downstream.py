@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from sklearn.metrics import roc_auc_score
 import torch
 from torch import nn
 
@@ -290,18 +291,6 @@ def run_nbody2(out: Path, *, epochs=None, seed=0, device="cpu", progress=True, r
 # ----------------------------------------------------------------------------- jets
 
 
-def auc_score(labels: np.ndarray, scores: np.ndarray) -> float:
-    """Area under the ROC curve (rank statistic; ties count half)."""
-    from scipy.stats import rankdata
-
-    labels = np.asarray(labels).astype(bool)
-    n_pos, n_neg = labels.sum(), (~labels).sum()
-    if n_pos == 0 or n_neg == 0:
-        return float("nan")
-    ranks = rankdata(scores)
-    return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-
-
 def run_lorentz_jets(out: Path, *, epochs=None, seed=0, device="cpu", progress=True, result=None,
                      **options) -> tuple[list, dict]:
     from symdisco import datasets
@@ -368,7 +357,7 @@ def run_lorentz_jets(out: Path, *, epochs=None, seed=0, device="cpu", progress=T
             prob = torch.softmax(predict(model, xt * factor, batch_size=256, device=device), -1)
             accuracies.append(float((prob.argmax(-1) == yt).double().mean()))
             if n_classes == 2:
-                aucs.append(auc_score(yt.numpy(), prob[:, 1].numpy()))
+                aucs.append(float(roc_auc_score(yt.numpy(), prob[:, 1].numpy())))
         rows.append(_row(name, symmetry, "accuracy", float(np.mean(accuracies))))
         if aucs:
             rows.append(_row(name, symmetry, "auc", float(np.mean(aucs))))

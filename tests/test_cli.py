@@ -96,3 +96,17 @@ def test_a_folder_of_another_dataset_is_not_resumed(tmp_path):
     assert record["dataset"] == "so2-equivariant" and record["epochs_run"] == 3
     rows = [json.loads(line) for line in (out / "losses.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in rows][-3:] == [0, 1, 2]
+
+
+def test_bench_writes_a_table_of_methods(tmp_path, capsys):
+    from symdisco.bench import run_bench
+
+    cases = [("so2-equivariant", {"n_train": 256}, "liegan", {"epochs": (2, 2)}),
+             ("so2-equivariant", {"n_train": 256}, "symmetrygan", {"epochs": (2, 2)}),
+             ("so2-equivariant", {"n_train": 256}, "no-such-method", {})]
+    rows = run_bench(tmp_path, quick=True, cases=cases)
+    assert [r["method"] for r in rows] == ["liegan", "symmetrygan", "no-such-method"]
+    assert 0 <= rows[0]["similarity"] <= 1 and "error" in rows[2]
+    record = json.loads((tmp_path / "bench.json").read_text())
+    assert record["quick"] and len(record["rows"]) == 3
+    assert "| so2-equivariant | symmetrygan |" in (tmp_path / "bench.md").read_text()

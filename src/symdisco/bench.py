@@ -18,7 +18,9 @@ CASES = [
     ("so2-invariant", {}, "liegan", {"epochs": (20, 60)}),
     ("so2-equivariant", {}, "liegan", {"epochs": (20, 60)}),
     ("so3-invariant", {}, "liegan", {"n_generators": 3, "epochs": (30, 80)}),
-    ("lorentz-jets", {}, "liegan", {"n_generators": 6, "epochs": (10, 60), "law_scale": 0.2}),
+    ("lorentz-jets", {"frame": "isotropic"}, "liegan", {"n_generators": 6, "epochs": (20, 40), "law_scale": 0.2}),
+    ("discrete-rotation", {"k": 7}, "liegan", {"law": "integer", "discriminator": "fourier", "nontrivial": "relative",
+                                               "lr_decay": 0.05, "n_starts": 6, "start_epochs": 8, "epochs": (15, 30)}),
 ]
 
 
@@ -37,7 +39,8 @@ def run_bench(out, *, quick: bool = False, seed: int = 0, cases=None, progress: 
         result = cls(seed=seed, **options).fit(datasets.load(data_name, **data_options), progress=progress)
         name, _ = result.algebra.identify()
         rows.append({"dataset": data_name, "method": method_name, "similarity": result.similarity,
-                     "algebra": name, "seconds": round(result.seconds, 2), "options": options})
+                     "algebra": name, "seconds": round(result.seconds, 2), "options": options,
+                     **{k: result.extras[k] for k in ("rotation_angle",) if k in result.extras}})
         print(_format_row(rows[-1]), flush=True)
     out = Path(out)
     atomic_write_json(out / "bench.json", {"quick": quick, "seed": seed, "rows": rows})
@@ -50,4 +53,5 @@ def _format_row(row: dict) -> str:
     if "error" in row:
         return f"| {row['dataset']} | {row['method']} | - | {row['error']} | - |"
     sim = "n/a" if row["similarity"] is None else f"{row['similarity']:.3f}"
-    return f"| {row['dataset']} | {row['method']} | {sim} | {row['algebra']} | {row['seconds']} |"
+    name = row["algebra"] + (f" (angle {row['rotation_angle'][0]:.4f})" if "rotation_angle" in row else "")
+    return f"| {row['dataset']} | {row['method']} | {sim} | {name} | {row['seconds']} |"

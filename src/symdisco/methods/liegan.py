@@ -228,12 +228,13 @@ class LieGAN(DiscoveryMethod):
                      "seed": self.seed} for i in range(self.n_starts)]
         return [{"seed": self.seed + 1000 * i} for i in range(self.n_starts)]
 
-    def multi_start(self, dataset: SymmetryDataset, tolerance: float = 0.02, min_angle: float = 0.05):
+    def multi_start(self, dataset: SymmetryDataset, tolerance: float = 0.02, min_angle: float = 0.05,
+                    chance: float = 0.56):
         """Short runs from `_start_options`; returns (chosen init basis, per-start records).
 
         Each start is scored by `fooling`. For a discrete rotation the starts that fool the
-        judge (within `tolerance` of the best) are all symmetries, rotations by multiples of
-        the true angle; the smallest angle (above `min_angle`) generates the largest group,
+        judge (within `tolerance` of the best, or at chance: accuracy <= `chance`) are all
+        symmetries, rotations by multiples of the true angle; the smallest angle (above `min_angle`) generates the largest group,
         so it is chosen. Otherwise the start that fools best wins.
         """
         options = {k: v for k, v in self.__dict__.items() if not k.endswith("_")}
@@ -248,7 +249,7 @@ class LieGAN(DiscoveryMethod):
                 record["angle"] = result.extras["rotation_angle"][0]
             records.append(record)
         best = min(r["accuracy"] for r in records)
-        fooled = [r for r in records if r["accuracy"] <= best + tolerance]
+        fooled = [r for r in records if r["accuracy"] <= max(best + tolerance, chance)]
         if all("angle" in r for r in records):
             fooled = [r for r in fooled if r["angle"] > min_angle] or fooled
             chosen = min(fooled, key=lambda r: r["angle"])

@@ -1,6 +1,8 @@
 """Figures: heat maps of generator bases and training curves (matplotlib, no display)."""
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -25,10 +27,12 @@ def basis_figure(basis, title: str = "", truth=None):
             ax.imshow(m, cmap="RdBu_r", vmin=-lim, vmax=lim)
             if m.shape[0] <= 8:
                 for (a, b), v in np.ndenumerate(m):
-                    ax.text(b, a, f"{v:.2f}", ha="center", va="center", fontsize=7)
+                    ax.text(b, a, f"{v:.2f}", ha="center", va="center", fontsize=7,
+                            color="white" if abs(v) > 0.6 * lim else "black")
             ax.set_title(("truth " if r else "L") + f"{i + 1}", fontsize=9)
     if title:
-        fig.suptitle(title, fontsize=10)
+        width = max(30, int(fig.get_figwidth() * 11))
+        fig.suptitle(textwrap.fill(title, width), fontsize=9)
     fig.tight_layout()
     return fig
 

@@ -38,6 +38,7 @@ from ..errors import UserInputError
 from ..lie.compare import cosine
 from ..lie.generators import make_generators
 from ..lie.sampling import UniformLaw, group_elements
+from ..models.baselines import MLP
 from ..training import Checkpointer, LossLog, Progress, resolve_device, seed_everything
 from .base import DiscoveryMethod, check_option
 from .regularizers import nontrivial_penalty, orthogonality_penalty, sparsity_penalty
@@ -96,9 +97,7 @@ class ResidualMLP(nn.Module):
 
     def __init__(self, features, hidden=128, layers=2):
         super().__init__()
-        from .lconv import MLP
-
-        self.net = MLP(features, features, hidden=hidden, layers=layers)
+        self.net = MLP(features, features, hidden=hidden, n_layers=layers, activation=nn.ReLU)
 
     def forward(self, x):
         return x + self.net(x.flatten(1)).reshape(x.shape)
@@ -107,7 +106,7 @@ class ResidualMLP(nn.Module):
 def make_base_model(kind, dataset: SymmetryDataset, hidden: int = 128) -> nn.Module:
     """"auto": a CNN for images, a residual MLP for equivariant maps of x to a y shaped like
     x, an MLP otherwise; "cnn", "mlp", "residual_mlp"; or an `nn.Module` (copied)."""
-    from .lconv import MLP, SmallCNN
+    from .lconv import SmallCNN
 
     if isinstance(kind, nn.Module):
         return copy.deepcopy(kind)
@@ -129,7 +128,7 @@ def make_base_model(kind, dataset: SymmetryDataset, hidden: int = 128) -> nn.Mod
     if kind == "residual_mlp":
         return ResidualMLP(x[0].numel(), hidden=hidden)
     if kind == "mlp":
-        mlp = MLP(x[0].numel(), out, hidden=hidden)
+        mlp = MLP(x[0].numel(), out, hidden=hidden, n_layers=2, activation=nn.ReLU)
         if classification or y.ndim <= 2:
             return mlp
         shape = tuple(y.shape[1:])

@@ -8,14 +8,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..models.layers import mlp as shared_mlp
 
-def mlp(sizes: list[int], activation=nn.LeakyReLU, final_activation: bool = False) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(nn.Linear(a, b))
-        if i < len(sizes) - 2 or final_activation:
-            layers.append(activation(0.2) if activation is nn.LeakyReLU else activation())
-    return nn.Sequential(*layers)
+
+def mlp(sizes: list[int], final_activation: bool = False) -> nn.Sequential:
+    """The shared MLP builder with LeakyReLU(0.2), the usual choice for GAN discriminators."""
+    return shared_mlp(sizes, activation=lambda: nn.LeakyReLU(0.2), final_activation=final_activation)
 
 
 class _LabelEncoder(nn.Module):

@@ -31,6 +31,7 @@ from torch import nn
 from ..datasets.base import SymmetryDataset
 from ..errors import UserInputError
 from ..lie.compare import cosine, similarity
+from ..models.baselines import MLP
 from ..models.lconv import LConv, LConvNet, count_parameters, grid_neighbours
 from ..training import Checkpointer, LossLog, Progress, resolve_device, seed_everything
 from .base import DiscoveryMethod, check_option
@@ -122,19 +123,6 @@ class SmallCNN(nn.Module):
         return self.head(self.body(x.reshape(len(x), *self.image_shape)).flatten(1))
 
 
-class MLP(nn.Module):
-    def __init__(self, features, classes=10, hidden=64, layers=2):
-        super().__init__()
-        widths = [features] + [hidden] * layers
-        parts = []
-        for a, b in zip(widths[:-1], widths[1:]):
-            parts += [nn.Linear(a, b), nn.ReLU()]
-        self.net = nn.Sequential(*parts, nn.Linear(widths[-1], classes))
-
-    def forward(self, x):
-        return self.net(x.flatten(1))
-
-
 def train_classifier(model, x, y, x_test, y_test, *, epochs, batch_size=64, lr=3e-3,
                      weight_decay=0.0, generator=None, progress=None, log=None, name=""):
     """Adam on cross entropy; returns (test accuracy, train accuracy)."""
@@ -204,7 +192,7 @@ def digits_comparison(plain: SymmetryDataset, scrambled: SymmetryDataset | None 
     builders = {  # name: (model, learning rate)
         "L-conv": (lambda g: _lconv_classifier(d, 1, classes, method, g, shape), method.lr),
         "CNN": (lambda g: SmallCNN(shape, 1, classes, blocks=3 if min(shape) >= 8 else 1), 3e-3),
-        "MLP": (lambda g: MLP(d, classes, hidden=method.mlp_hidden), 1e-2),
+        "MLP": (lambda g: MLP(d, classes, hidden=method.mlp_hidden, n_layers=2, activation=nn.ReLU), 1e-2),
     }
     rows = {}
     bar = Progress(len(builders) * 2 * epochs, desc="digits comparison", enabled=progress)

@@ -9,16 +9,19 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from symdisco.models.liegnn import MessagePassing, mlp, point_mask
+from symdisco.models.layers import mlp
+from symdisco.models.liegnn import MessagePassing, point_mask
 
 
 class MLP(nn.Module):
-    def __init__(self, in_dim: int, out_dim: int, hidden: int = 128, n_layers: int = 3):
+    """A plain MLP on flattened inputs: (B, ...) -> (B, out_dim)."""
+
+    def __init__(self, in_dim: int, out_dim: int, hidden: int = 128, n_layers: int = 3, activation=nn.SiLU):
         super().__init__()
-        self.net = mlp([in_dim] + [hidden] * n_layers + [out_dim])
+        self.net = mlp([in_dim] + [hidden] * n_layers + [out_dim], activation=activation)
 
     def forward(self, x):
-        return self.net(x)
+        return self.net(x.flatten(1))
 
 
 class PlainGNN(nn.Module):

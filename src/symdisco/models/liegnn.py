@@ -25,6 +25,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from symdisco.models.layers import mlp
+
 
 def signed_log(z):
     return torch.sign(z) * torch.log1p(z.abs())
@@ -97,15 +99,6 @@ def metrics_from(obj, approximate: bool = True) -> torch.Tensor:
 def metric_from(obj) -> torch.Tensor:
     """The first (usually the only) invariant metric (n, n); see `metrics_from`."""
     return metrics_from(obj)[0]
-
-
-def mlp(sizes, final_activation=False):
-    layers = []
-    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(nn.Linear(a, b))
-        if i < len(sizes) - 2 or final_activation:
-            layers.append(nn.SiLU())
-    return nn.Sequential(*layers)
 
 
 def point_mask(x: torch.Tensor) -> torch.Tensor:

@@ -78,6 +78,9 @@ def test_bad_user_files_leave_no_output_folder(tmp_path):
         "mismatch.npz": dict(x=np.zeros((5, 2)), y=np.zeros(4)),
         "empty.npz": dict(x=np.zeros((0, 2))),
         "nokey.npz": dict(states=np.zeros((5, 2))),
+        "inf.npz": dict(x=np.array([[0.0, np.inf], [1.0, 2.0]]), y=np.zeros(2)),
+        "ragged.npz": dict(x=np.array([np.zeros(2), np.zeros(3)], dtype=object)),
+        "toomanydims.npz": dict(x=np.zeros((4, 2, 2, 2, 2, 2)), y=np.zeros(4)),
     }
     for name, arrays in cases.items():
         path = tmp_path / name
@@ -86,6 +89,12 @@ def test_bad_user_files_leave_no_output_folder(tmp_path):
         proc = run_cli("discover", str(path), "--out", str(out))
         assert_one_line_error(proc, name)
         assert not out.exists()
+    csv = tmp_path / "text.csv"
+    csv.write_text("a,b,y\n1,2,3\n4,x,6\n")
+    assert_one_line_error(run_cli("discover", str(csv), "--out", str(tmp_path / "o")), "not numeric")
+    unlabelled = tmp_path / "unlabelled.npz"
+    np.savez(unlabelled, x=np.random.default_rng(0).normal(size=(64, 2)))
+    assert_one_line_error(run_cli("discover", str(unlabelled), "--out", str(tmp_path / "o")), "--y-key none")
 
 
 def test_a_folder_of_another_dataset_is_not_resumed(tmp_path):

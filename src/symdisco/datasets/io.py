@@ -57,7 +57,7 @@ def _shape(array) -> str:
 def _missing_key(path, key, present):
     shown = ", ".join(repr(k) for k in list(present)[:20]) or "none"
     more = f" (and {len(present) - 20} more)" if len(present) > 20 else ""
-    hint = "; pass y_key=None for data without targets" if key == "y" else ""
+    hint = "; for data without targets pass y_key=None (command line: --y-key none)" if key == "y" else ""
     return _fail(path, f"no array {key!r}; the file holds {shown}{more}{hint}")
 
 

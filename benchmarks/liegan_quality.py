@@ -21,7 +21,7 @@ import symdisco.datasets as datasets
 from symdisco.lie.algebra import invariant_form_spectrum
 from symdisco.methods.liegan import LieGAN
 
-LORENTZ = dict(n_generators=6, epochs=40, law_scale=0.2, seed=0)
+LORENTZ = dict(n_generators=6, epochs=40, law_scale=0.2, w_nontrivial=1.0, seed=0)
 DISCRETE = dict(law="integer", epochs=30, nontrivial="relative", discriminator="fourier", lr_decay=0.05,
                 n_starts=6, start_epochs=8, seed=0)
 

@@ -161,7 +161,7 @@ def test_liegan_on_a_top_tagging_file_uses_the_leading_constituents(tmp_path):
     path = tmp_path / "top.h5"
     _write_top_tagging_file(path)
     out = tmp_path / "run"
-    args = ["discover", str(path), "--generators", "6", "--epochs", "40", "--law-scale", "0.2",
+    args = ["discover", str(path), "--generators", "6", "--epochs", "40", "--law-scale", "0.2", "--w-nontrivial", "1",
             "-D", "n_constituents=8", "--out", str(out), "--quiet"]
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # the seeded run is reproducible on one thread

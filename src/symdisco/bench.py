@@ -18,7 +18,8 @@ CASES = [
     ("so2-invariant", {}, "liegan", {"epochs": (20, 60)}),
     ("so2-equivariant", {}, "liegan", {"epochs": (20, 60)}),
     ("so3-invariant", {}, "liegan", {"n_generators": 3, "epochs": (30, 80)}),
-    ("lorentz-jets", {"frame": "isotropic"}, "liegan", {"n_generators": 6, "epochs": (20, 40), "law_scale": 0.2}),
+    ("lorentz-jets", {"frame": "isotropic"}, "liegan", {"n_generators": 6, "epochs": (20, 40), "law_scale": 0.2,
+                                                        "w_nontrivial": 1.0}),
     ("discrete-rotation", {"k": 7}, "liegan", {"law": "integer", "discriminator": "fourier", "nontrivial": "relative",
                                                "lr_decay": 0.05, "n_starts": 6, "start_epochs": 8, "epochs": (15, 30)}),
 ]

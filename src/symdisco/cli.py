@@ -203,6 +203,9 @@ def main(argv: list[str] | None = None) -> int:
     except UserInputError as exc:
         print(f"symdisco: error: {str(exc).splitlines()[0] if str(exc) else 'bad input'}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # output piped into `head` and the like: not an error
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("symdisco: interrupted (a run with --out resumes from its last checkpoint)", file=sys.stderr)
         return 130

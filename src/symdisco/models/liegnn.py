@@ -68,6 +68,10 @@ def metrics_from(obj, approximate: bool = True) -> torch.Tensor:
         forms = torch.as_tensor(algebra.invariant_forms()).detach().to(torch.float64)
         if forms.shape[0] == 1 and hasattr(algebra, "invariant_metric"):
             return torch.as_tensor(algebra.invariant_metric()).detach().to(torch.float64)[None]
+        if forms.shape[0] == 0 and hasattr(algebra, "invariant_metric"):
+            metric = algebra.invariant_metric()  # accepts a clearly separated best form
+            if metric is not None:
+                return torch.as_tensor(metric).detach().to(torch.float64)[None]
         if forms.shape[0] == 0:  # approximate generators: the solver's gap-based tolerance
             from symdisco.models.representations import Group, invariant_forms
 

@@ -17,26 +17,18 @@ import time
 import numpy as np
 import torch
 
+from symdisco.lie import known
 from symdisco.models.representations import Group, equivariant_basis
 
 
 def so_basis(n):
-    out = []
-    for i in range(n):
-        for j in range(i + 1, n):
-            m = np.zeros((n, n))
-            m[i, j], m[j, i] = -1.0, 1.0
-            out.append(m)
-    return np.stack(out)
+    """The standard so(n) basis (the reference catalogue's), as a numpy array."""
+    return known.so(n).basis.numpy()
 
 
 def lorentz_basis():
-    boosts = []
-    for i in range(1, 4):
-        m = np.zeros((4, 4))
-        m[0, i] = m[i, 0] = 1.0
-        boosts.append(m)
-    return np.concatenate([np.stack(boosts), np.pad(so_basis(3), ((0, 0), (1, 0), (1, 0)))])
+    """so(1,3) on (E, px, py, pz): three rotations and three boosts."""
+    return known.lorentz().basis.numpy()
 
 
 def perturbed(basis, eps=0.01, seed=0):

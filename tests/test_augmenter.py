@@ -9,7 +9,7 @@ import symdisco.datasets as datasets
 from symdisco.datasets.base import SymmetryDataset
 from symdisco.errors import UserInputError
 from symdisco.lie.generators import AffineGenerators, BlockGenerators, FullGenerators
-from symdisco.lie.known import rotation_affine, so
+from symdisco.lie.known import so
 from symdisco.lie.sampling import UniformLaw
 from symdisco.methods.augmenter import (Augmenter, FixedAugmenter, LieAugmenter, make_base_model,
                                         symmetry_error)

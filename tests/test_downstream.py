@@ -91,8 +91,8 @@ def test_lorentz_task_on_a_user_file(tmp_path):
     path = tmp_path / "my_jets.npz"
     np.savez(path, x=jets / 100.0, y=labels)
     torch.set_num_threads(1)
-    rows = downstream.run("lorentz-jets", tmp_path / "out", epochs=1, progress=False,
-                          discover="perturbed", file=str(path), hidden=8, layers=1)
+    downstream.run("lorentz-jets", tmp_path / "out", epochs=1, progress=False,
+                   discover="perturbed", file=str(path), hidden=8, layers=1)
     check_table(tmp_path / "out", 6, {"accuracy", "auc"})
     details = json.loads((tmp_path / "out" / "details.json").read_text())
     assert details["data"] == str(path) and details["n_test"] == 96 - details["n_train"]

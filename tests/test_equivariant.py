@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from equivariance import assert_equivariant, equivariance_error, matrix_action, sample_from_basis
+from symdisco.lie import known
 from symdisco.models.equivariant import EquivariantLinear, EquivariantMLP, GatedNonlinearity
 from symdisco.models.representations import (
     Group, Rep, equivariant_basis, invariant_forms, invariant_vectors, nullspace,
@@ -10,22 +11,13 @@ from symdisco.models.representations import (
 
 
 def so_basis(n):
-    out = []
-    for i in range(n):
-        for j in range(i + 1, n):
-            m = np.zeros((n, n))
-            m[i, j], m[j, i] = -1.0, 1.0
-            out.append(m)
-    return np.stack(out)
+    """The standard so(n) basis (the reference catalogue's), as a numpy array."""
+    return known.so(n).basis.numpy()
 
 
 def lorentz_basis():
-    out = []
-    for i in range(1, 4):
-        m = np.zeros((4, 4))
-        m[0, i] = m[i, 0] = 1.0
-        out.append(m)
-    return np.concatenate([np.stack(out), np.pad(so_basis(3), ((0, 0), (1, 0), (1, 0)))])
+    """so(1,3) on (E, px, py, pz): three rotations and three boosts."""
+    return known.lorentz().basis.numpy()
 
 
 CASES = {
@@ -94,7 +86,6 @@ def test_equivariant_linear_weight_commutes(name):
 def test_equivariant_mlp_float64(name):
     basis, scale = CASES[name]
     torch.manual_seed(1)
-    g = Group(basis)
     model = EquivariantMLP(basis, "3*V + S", "V + 2*S + V**2", hidden=48, n_layers=2).double()
     x = torch.randn(16, model.rep_in.dim, dtype=torch.float64)
     assert_equivariant(model, x, sample_from_basis(basis, scale),

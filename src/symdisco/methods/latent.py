@@ -46,6 +46,7 @@ from ..datasets.base import SymmetryDataset
 from ..errors import UserInputError
 from ..lie.generators import make_generators
 from ..lie.sampling import make_law
+from ..result import SymmetryResult
 from ..training import Checkpointer, LossLog, Progress, resolve_device, seed_everything
 from .base import DiscoveryMethod, check_option
 from .discriminators import MLPDiscriminator
@@ -533,7 +534,7 @@ class LatentLieGAN(DiscoveryMethod):
         return report
 
     # -- fit ---------------------------------------------------------------------------------
-    def fit(self, dataset: SymmetryDataset, *, out=None, progress: bool = True) -> "SymmetryResult":
+    def fit(self, dataset: SymmetryDataset, *, out=None, progress: bool = True) -> SymmetryResult:
         start = time.perf_counter()
         self._check(dataset)
         rng = seed_everything(self.seed)

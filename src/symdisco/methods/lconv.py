@@ -19,7 +19,6 @@ the cosine of each learned generator to it (to the pixel rotation field for imag
 """
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 

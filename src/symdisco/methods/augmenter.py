@@ -286,11 +286,11 @@ class LieAugmenter(DiscoveryMethod):
         if learn_augmenter:
             groups.append({"params": augmenter.parameters(), "lr": self.lr_augmenter})
         opt = torch.optim.Adam(groups)
-        checkpoints = Checkpointer(out, every=self.checkpoint_every)
+        checkpoints = Checkpointer(out, every=self.checkpoint_every, fingerprint=self.fingerprint(dataset))
         log = LossLog(None if out is None else Path(out) / "losses.jsonl")
         first = 0
         resumed = checkpoints.load() if learn_augmenter else None
-        if resumed is not None and resumed[1].get("dataset") == [dataset.name, list(dataset.x.shape)]:
+        if resumed is not None:
             epoch, saved = resumed
             model.load_state_dict(saved["model"]), augmenter.load_state_dict(saved["augmenter"])
             opt.load_state_dict(saved["opt"]), rng.set_state(saved["rng"])
@@ -337,7 +337,7 @@ class LieAugmenter(DiscoveryMethod):
                 row["half_width"] = float(augmenter.law.half_width.detach().mean())
             log.write(epoch, **row)
             if learn_augmenter and (checkpoints.due(epoch) or epoch == epochs - 1):
-                checkpoints.save(epoch, dataset=[dataset.name, list(dataset.x.shape)], model=model.state_dict(),
+                checkpoints.save(epoch, model=model.state_dict(),
                                  augmenter=augmenter.state_dict(), opt=opt.state_dict(), rng=rng.get_state())
         bar.close()
         return log.rows

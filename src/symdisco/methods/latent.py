@@ -358,7 +358,7 @@ class LatentLieGAN(DiscoveryMethod):
             modules["sindy"] = SindyModel(PolynomialLibrary(m, self.sindy_order))
         return modules
 
-    def _train_one(self, tag, symmetric, c, dc, windows, rng, device, out, bar):
+    def _train_one(self, tag, symmetric, c, dc, windows, rng, device, out, bar, fingerprint=None):
         modules = self._build(c.shape[1], rng, symmetric)
         for module in modules.values():
             module.to(device)
@@ -374,7 +374,8 @@ class LatentLieGAN(DiscoveryMethod):
         two_stage = symmetric and self.training == "two-stage"
         total_epochs = self.epochs + (self.gan_epochs if two_stage else 0)
 
-        checkpoints = Checkpointer(out, every=self.checkpoint_every, name=f"{tag}_checkpoint.pt")
+        checkpoints = Checkpointer(out, every=self.checkpoint_every, name=f"{tag}_checkpoint.pt",
+                                   fingerprint=fingerprint)
         log = LossLog(None if out is None else Path(out) / f"{tag}_losses.jsonl")
         first = 0
         resumed = checkpoints.load()
@@ -563,7 +564,8 @@ class LatentLieGAN(DiscoveryMethod):
         bar = Progress(total, desc=f"latent {dataset.name}", enabled=progress)
         trained = {}
         for tag, symmetric in variants:
-            trained[tag] = self._train_one(tag, symmetric, c, dc, windows, rng, device, out, bar)
+            trained[tag] = self._train_one(tag, symmetric, c, dc, windows, rng, device, out, bar,
+                                           fingerprint=self.fingerprint(dataset))
         bar.close()
 
         modules, history = trained["latent"]

@@ -323,11 +323,11 @@ class LConvMethod(DiscoveryMethod):
         signature = self._signature(x, y, epochs)
         opt = torch.optim.Adam(model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, epochs)) if lr_decay else None
-        checkpoints = Checkpointer(out, every=self.checkpoint_every)
+        checkpoints = Checkpointer(out, every=self.checkpoint_every, fingerprint=signature)
         log = LossLog(None if out is None else Path(out) / "losses.jsonl")
         first = 0
         resumed = checkpoints.load()
-        if resumed is not None and resumed[1].get("signature") == signature:
+        if resumed is not None:
             epoch, saved = resumed
             model.load_state_dict(saved["model"]), opt.load_state_dict(saved["opt"])
             rng.set_state(saved["rng"])
@@ -352,7 +352,7 @@ class LConvMethod(DiscoveryMethod):
             log.write(epoch, loss=total / n)
             bar.update(1, loss=total / n)
             if checkpoints.due(epoch) or epoch == epochs - 1:
-                checkpoints.save(epoch, signature=signature, model=model.state_dict(), opt=opt.state_dict(),
+                checkpoints.save(epoch, model=model.state_dict(), opt=opt.state_dict(),
                                  rng=rng.get_state(),
                                  sched=sched.state_dict() if sched is not None else {})
         bar.close()

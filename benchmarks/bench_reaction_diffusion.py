@@ -21,6 +21,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 from symdisco.datasets.reaction_diffusion import simulate_reaction_diffusion  # noqa: E402
+from symdisco.io_utils import atomic_write_json
 
 
 def main(argv=None):
@@ -55,8 +56,7 @@ def main(argv=None):
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "load_average": os.getloadavg()[0]},
     }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+    atomic_write_json(args.out, report)
     print(json.dumps(report, indent=2))
 
 

@@ -29,6 +29,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import symdisco.datasets as datasets  # noqa: E402
+from symdisco.io_utils import atomic_write_json
 from symdisco.methods.latent import LatentLieGAN  # noqa: E402
 
 CASES = {
@@ -118,11 +119,10 @@ def main(argv=None):
     for name in args.cases.split(","):
         report["cases"][name] = run_case(name, Path(args.runs), args.seed)
         report["machine"]["load_average"] = os.getloadavg()[0]
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+        atomic_write_json(args.out, report)  # after every case: a long run keeps what it has
         print(json.dumps({name: report["cases"][name]}, indent=2), flush=True)
     report["passes"] = all(case["passes"] for case in report["cases"].values())
-    Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+    atomic_write_json(args.out, report)
     print("all checks pass" if report["passes"] else "some checks FAIL")
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 
 import symdisco.datasets as datasets
+from symdisco.io_utils import atomic_write_json
 from symdisco.lie.algebra import invariant_form_spectrum
 from symdisco.methods.liegan import LieGAN
 
@@ -70,9 +71,7 @@ def main():
     record = {"benchmark": "liegan_quality", "threads": 1, "torch": torch.__version__,
               "configs": {"lorentz": LORENTZ, "discrete": DISCRETE},
               "lorentz": lorentz_run(), "discrete": [discrete_run(k) for k in (4, 7)]}
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "liegan_quality.json").write_text(json.dumps(record, indent=2) + "\n")
+    atomic_write_json(Path(args.out) / "liegan_quality.json", record)
     print(json.dumps(record, indent=2))
 
 

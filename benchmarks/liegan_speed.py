@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 
 import symdisco.datasets as datasets
+from symdisco.io_utils import atomic_write_json
 from symdisco.lie.compare import similarity
 from symdisco.methods.liegan import LieGAN
 
@@ -65,9 +66,7 @@ def main():
     summary["speedup_to_0.99"] = ref / ours if ours and ref else None
     record = {"benchmark": "liegan_nbody2_time_to_0.99", "threads": 1, "torch": torch.__version__,
               "configs": {"ours": OURS, "reference": REFERENCE}, "summary": summary, "runs": runs}
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "liegan_speed.json").write_text(json.dumps(record, indent=2) + "\n")
+    atomic_write_json(Path(args.out) / "liegan_speed.json", record)
     print(json.dumps(summary, indent=2))
 
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 
 import numpy as np
 import torch
 
+from symdisco.io_utils import atomic_write_json
 from symdisco.lie import known
 from symdisco.models.representations import Group, equivariant_basis
 
@@ -86,10 +86,7 @@ def main(argv=None):
     payload = {"benchmark": "nullspace", "threads": 1, "torch": torch.__version__, "cases": rows}
     text = json.dumps(payload, indent=2)
     if args.out:
-        tmp = args.out + ".tmp"
-        with open(tmp, "w") as fh:
-            fh.write(text + "\n")
-        os.replace(tmp, args.out)
+        atomic_write_json(args.out, payload)
     print(text)
     return payload
 

@@ -48,3 +48,14 @@ def test_checkpoint_with_another_fingerprint_is_not_resumed(tmp_path):
     Checkpointer(tmp_path, fingerprint={"dataset": "a"}).save(0, model={})
     assert Checkpointer(tmp_path, fingerprint={"dataset": "b"}).load() is None
     assert Checkpointer(tmp_path, fingerprint={"dataset": "a"}).load()[0] == 0
+
+
+def test_atomic_writes_get_ordinary_permissions(tmp_path):
+    import os
+
+    from symdisco.io_utils import atomic_write_json
+
+    atomic_write_json(tmp_path / "r.json", {"a": 1})
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "r.json").stat().st_mode & 0o777 == 0o666 & ~umask

@@ -283,6 +283,12 @@ class LieGAN(DiscoveryMethod):
         action = dataset.task_action()
         x = dataset.x.to(device)
         y = None if dataset.y is None else dataset.y.to(device)
+        n = len(x)
+        steps_per_epoch = math.ceil(n / self.batch_size)
+        last_step = max(1, self.epochs * steps_per_epoch - 1)
+        # cosine decay of the generator's lr, from lr_generator to lr_decay * lr_generator
+        schedule_g = torch.optim.lr_scheduler.LambdaLR(opt_g, lambda step: self.lr_decay + (1 - self.lr_decay)
+                                                       * 0.5 * (1 + math.cos(math.pi * min(1.0, step / last_step))))
 
         checkpoints = Checkpointer(out, every=self.checkpoint_every, fingerprint=self.fingerprint(dataset))
         log = LossLog(None if out is None else f"{out}/losses.jsonl")
@@ -292,12 +298,11 @@ class LieGAN(DiscoveryMethod):
             epoch, saved = resumed
             symmetry.load_state_dict(saved["symmetry"]), disc.load_state_dict(saved["discriminator"])
             opt_g.load_state_dict(saved["opt_g"]), opt_d.load_state_dict(saved["opt_d"])
+            schedule_g.load_state_dict(saved["schedule_g"])
             rng.set_state(saved["rng"])
             state = saved["state"]
             first_epoch = epoch + 1
 
-        n = len(x)
-        steps_per_epoch = math.ceil(n / self.batch_size)
         previous = symmetry.basis().detach().clone()
         bar = Progress(self.epochs * steps_per_epoch, desc=f"liegan {dataset.name}", enabled=progress,
                        initial=first_epoch * steps_per_epoch)
@@ -312,11 +317,6 @@ class LieGAN(DiscoveryMethod):
                 idx = order[i * self.batch_size:(i + 1) * self.batch_size]
                 xb = x[idx]
                 yb = None if y is None else y[idx]
-                if self.lr_decay != 1.0:  # cosine from lr_generator down to lr_decay * lr_generator
-                    progress_ = min(1.0, state["step"] / max(1, self.epochs * steps_per_epoch - 1))
-                    factor = self.lr_decay + (1 - self.lr_decay) * 0.5 * (1 + math.cos(math.pi * progress_))
-                    for group in opt_g.param_groups:
-                        group["lr"] = self.lr_generator * factor
                 g, _ = symmetry(len(idx), rng)
                 gx, gy = action.apply(g, xb, yb)
 
@@ -334,13 +334,15 @@ class LieGAN(DiscoveryMethod):
                 opt_g.zero_grad(set_to_none=True)
                 loss_g.backward()
                 opt_g.step()
+                schedule_g.step()
 
-                totals["loss_d"] += loss_d.item()
-                totals["loss_g"] += loss_g.item()
+                step_d, step_g = loss_d.item(), loss_g.item()
+                totals["loss_d"] += step_d
+                totals["loss_g"] += step_g
                 totals["d_real_acc"] += (d_real > 0).float().mean().item()
                 totals["d_fake_acc"] += (d_fake < 0).float().mean().item()
                 state["step"] += 1
-                bar.update(1, loss_d=loss_d.item(), loss_g=loss_g.item())
+                bar.update(1, loss_d=step_d, loss_g=step_g)
                 if callback is not None and callback(state["step"], symmetry.basis().detach()):
                     stop = True
                     break
@@ -361,7 +363,8 @@ class LieGAN(DiscoveryMethod):
                 state["stable_checks"] = 0
             if checkpoints.due(epoch) or stop:
                 checkpoints.save(epoch, symmetry=symmetry.state_dict(), discriminator=disc.state_dict(),
-                                 opt_g=opt_g.state_dict(), opt_d=opt_d.state_dict(), rng=rng.get_state(),
+                                 opt_g=opt_g.state_dict(), opt_d=opt_d.state_dict(),
+                                 schedule_g=schedule_g.state_dict(), rng=rng.get_state(),
                                  state=dict(state))
         bar.close()
 

@@ -20,9 +20,9 @@ import torch
 import symdisco.datasets as datasets
 from symdisco.io_utils import atomic_write_json
 from symdisco.lie.algebra import invariant_form_spectrum
-from symdisco.methods.liegan import LieGAN
+from symdisco.methods.liegan import LORENTZ_OPTIONS, LieGAN
 
-LORENTZ = dict(n_generators=6, epochs=40, law_scale=0.2, w_nontrivial=1.0, seed=0)
+LORENTZ = {**LORENTZ_OPTIONS, "seed": 0}
 DISCRETE = dict(law="integer", epochs=30, nontrivial="relative", discriminator="fourier", lr_decay=0.05,
                 n_starts=6, start_epochs=8, seed=0)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .io_utils import atomic_write_json, atomic_write_text
+from .methods.liegan import LORENTZ_OPTIONS
 
 # (dataset, dataset options, method, method options); --quick uses the first `epochs` column
 CASES = [
@@ -18,8 +19,7 @@ CASES = [
     ("so2-invariant", {}, "liegan", {"epochs": (20, 60)}),
     ("so2-equivariant", {}, "liegan", {"epochs": (20, 60)}),
     ("so3-invariant", {}, "liegan", {"n_generators": 3, "epochs": (30, 80)}),
-    ("lorentz-jets", {"frame": "isotropic"}, "liegan", {"n_generators": 6, "epochs": (20, 40), "law_scale": 0.2,
-                                                        "w_nontrivial": 1.0}),
+    ("lorentz-jets", {"frame": "isotropic"}, "liegan", {**LORENTZ_OPTIONS, "epochs": (20, 40)}),
     ("discrete-rotation", {"k": 7}, "liegan", {"law": "integer", "discriminator": "fourier", "nontrivial": "relative",
                                                "lr_decay": 0.05, "n_starts": 6, "start_epochs": 8, "epochs": (15, 30)}),
 ]

@@ -328,9 +328,11 @@ def run_lorentz_jets(out: Path, *, epochs=None, seed=0, device="cpu", progress=T
         dataset = datasets.load("lorentz-jets", **options)
     if dataset.y is None or dataset.y.dtype not in (torch.int64, torch.int32):
         raise UserInputError(f"{dataset.name}: the Lorentz task needs integer class labels y")
-    # the LieGAN configuration that finds so(1,3) on the toy jets (benchmarks/liegan_quality.py)
-    liegan_options = {"epochs": 40 if discover_epochs is None else int(discover_epochs), "law_scale": 0.2,
-                      "w_nontrivial": 1.0}
+    from symdisco.methods.liegan import LORENTZ_OPTIONS
+
+    liegan_options = {k: v for k, v in LORENTZ_OPTIONS.items() if k != "n_generators"}
+    if discover_epochs is not None:
+        liegan_options["epochs"] = int(discover_epochs)
     found, source = obtain_discovery(dataset, out, result=result, discover=discover,
                                      n_generators=n_generators, perturbation=perturbation,
                                      liegan_options=liegan_options, seed=seed, device=device,

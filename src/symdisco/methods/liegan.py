@@ -23,6 +23,11 @@ from .discriminators import make_discriminator
 from .regularizers import nontrivial_penalty, orthogonality_penalty, sparsity_penalty, threshold_basis
 
 
+LORENTZ_OPTIONS = {"n_generators": 6, "epochs": 40, "law_scale": 0.2, "w_nontrivial": 1.0}
+"""The configuration that finds so(1,3) on sets of four-vectors (toy jets in the isotropic
+frame): small boosts, and a non-triviality weight strong enough to keep them exact."""
+
+
 class SymmetryGenerator(nn.Module):
     """Samples group elements from learnable generators and a coefficient law.
 

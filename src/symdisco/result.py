@@ -77,13 +77,14 @@ class SymmetryResult:
 
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
+        record = self.to_dict()
         atomic_save(directory / "generators.npy", lambda tmp: np.save(tmp, self.generators))
         atomic_write_json(directory / "history.json", list(self.history))
-        save_figure(basis_figure(self.algebra.canonical().numpy(), title=self.summary_line()),
-                    directory / "generators.png")
+        title = self.summary_line((record["algebra"], record["algebra_confidence"] or 0.0))
+        save_figure(basis_figure(self.algebra.canonical().numpy(), title=title), directory / "generators.png")
         if self.history:
             save_figure(history_figure(self.history), directory / "losses.png")
-        atomic_write_json(directory / "result.json", self.to_dict())  # last: its presence means done
+        atomic_write_json(directory / "result.json", record)  # last: its presence means done
         return directory
 
     @classmethod
@@ -110,8 +111,8 @@ class SymmetryResult:
             extras={k: v for k, v in record.items() if k not in known},
         )
 
-    def summary_line(self) -> str:
-        name, confidence = self.algebra.identify()
+    def summary_line(self, identified: tuple[str, float] | None = None) -> str:
+        name, confidence = identified or self.algebra.identify()
         sim = "n/a" if self.similarity is None else f"{self.similarity:.3f}"
         return f"{self.method} on {self.dataset}: {self.algebra.k} generator(s) of {self.algebra.n}x{self.algebra.n}, " \
                f"identified {name} ({confidence:.2f}), similarity to truth {sim}"

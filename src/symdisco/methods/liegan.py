@@ -295,7 +295,7 @@ class AdversarialTask(TrainingTask):
     def __init__(self, method: LieGAN, dataset: SymmetryDataset, callback=None):
         self.method, self.dataset, self.callback = method, dataset, callback
         self.action = dataset.task_action()
-        self.lr_uses_budget = method.lr_decay != 1.0
+        self.uses_budget = method.lr_decay != 1.0
 
     def configure(self, rng):
         m = self.method

@@ -6,9 +6,10 @@ from .fingerprint import data_hash, fingerprint
 from .hardware import Hardware, default_hardware, resolve_device
 from .lock import locked
 from .progress import LossLog, Progress
+from .supervised import SupervisedTask
 
 __all__ = ["CHECKPOINT_EVERY", "Checkpointer", "EarlyStopping", "Engine", "Hardware", "LossLog", "Progress",
-           "Run", "TrainingTask", "data_hash", "default_hardware", "fingerprint", "keep_aside", "locked",
+           "Run", "SupervisedTask", "TrainingTask", "data_hash", "default_hardware", "fingerprint", "keep_aside", "locked",
            "make_generator", "resolve_device", "set_aside_run"]
 
 

@@ -82,12 +82,13 @@ class TrainingTask:
     `training_step(batch, run)` -> {loss name: float} for one batch: `batch` holds this
     rank's sample indices (on the run's device); use `run.backward(loss)`, `run.step(name)`
     and `run.zero_grad(name)`, and draw random numbers from `run.rng`.
-    Optional: `early_stopping` (set in configure), `lr_factor(step, total_steps)` with
-    `lr_uses_budget`, and the hooks below.
+    Optional: `early_stopping` (set in configure), `lr_factor(step, total_steps)`, `uses_budget`,
+    and the hooks below.
     """
 
     early_stopping: EarlyStopping | None = None
-    lr_uses_budget = False  # True when lr_factor depends on total_steps (e.g. cosine to the last epoch)
+    uses_budget = False  # True when what an epoch does depends on the epoch budget (a cosine schedule
+    # to the last epoch, a phase that starts at `epochs`): then more epochs do not continue a run exactly
 
     def configure(self, rng: torch.Generator):
         raise NotImplementedError
@@ -261,10 +262,10 @@ class Engine:
             run.step_count, run.epochs_run = int(engine["step"]), int(engine["epochs_run"])
             run.stopped_early, run.previous_seconds = bool(engine["stopped_early"]), float(engine["seconds"])
             run.resumed, run.resumed_epoch = True, last
-            if task.lr_uses_budget and int(engine["budget"]) != epochs and last + 1 < epochs:
-                print(f"symdisco: the learning-rate schedule decays over the epoch budget; epochs "
-                      f"{last + 1}..{epochs} follow the {epochs}-epoch schedule (a single {epochs}-epoch "
-                      f"run would differ)", file=sys.stderr)
+            if task.uses_budget and int(engine["budget"]) != epochs and last + 1 < epochs:
+                print(f"symdisco: this run's schedule depends on the epoch budget; epochs {last + 1}..{epochs} "
+                      f"follow the {epochs}-epoch schedule (a single {epochs}-epoch run would differ)",
+                      file=sys.stderr)
             log.truncate(last)
         else:
             log.truncate(-1)  # a fresh start: rows of an earlier, unfinished attempt go

@@ -221,6 +221,8 @@ class Engine:
         with torch.random.fork_rng(devices=[]):  # layers that draw from torch's global RNG, scoped
             torch.manual_seed(int(make_generator(seed, 3).initial_seed()))
             modules, optimizers = task.configure(make_generator(seed, 0))
+        if callable(fingerprint):  # a fingerprint that reads the built modules (downstream models)
+            fingerprint = fingerprint(modules)
         modules = {k: m.to(fabric.device) for k, m in modules.items()}
         names = list(optimizers)
         wrapped = fabric.setup_optimizers(*optimizers.values()) if names else ()

@@ -286,6 +286,7 @@ class Engine:
                     break
                 run.epoch = epoch
                 run.epochs_run = epoch + 1
+                epoch_start = time.perf_counter()
                 order = torch.randperm(n_samples, generator=make_generator(seed, 1, epoch))
                 run.rng = make_generator(seed, 2, epoch, run.rank, device=fabric.device)
                 task.on_epoch_start(epoch, run)
@@ -309,6 +310,7 @@ class Engine:
                     if stop:
                         break
                 row = run.mean_over_ranks({k: v / done for k, v in totals.items()})
+                row["epoch_seconds"] = time.perf_counter() - epoch_start  # this rank's wall time
                 task.on_epoch_end(epoch, row, run)
                 if rank0:
                     row = log.write(epoch, **row)

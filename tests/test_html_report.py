@@ -57,6 +57,20 @@ def make_runs(root: Path) -> list[Path]:
     return [root / "liegan-so3", root / "liesd-jets", latent]
 
 
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    root = tmp_path_factory.mktemp("template")
+    make_runs(root)
+    return root
+
+
+@pytest.fixture
+def runs(template, tmp_path):
+    """Fresh copies of the three folders for each test."""
+    shutil.copytree(template, tmp_path / "runs")
+    return [tmp_path / "runs" / name for name in ("liegan-so3", "liesd-jets", "latent-rd")]
+
+
 def snapshot(folders):
     return {str(p): p.read_bytes() for folder in folders for p in sorted(folder.iterdir()) if p.is_file()}
 
@@ -66,8 +80,8 @@ def assert_one_line(stderr: str, fragment: str):
     assert len(lines) == 1 and "Traceback" not in stderr and fragment in lines[0], stderr
 
 
-def test_report_writes_its_own_files_and_never_result_json(tmp_path, capsys):
-    folders = make_runs(tmp_path)
+def test_report_writes_its_own_files_and_never_result_json(runs, capsys):
+    folders = runs
     before = snapshot(folders)
     assert main(["report", *map(str, folders)]) == 0
     out = capsys.readouterr().out
@@ -81,8 +95,8 @@ def test_report_writes_its_own_files_and_never_result_json(tmp_path, capsys):
     assert "checked by hand" in (folders[1] / "report.md").read_text()
 
 
-def test_report_says_so_when_it_cannot_write(tmp_path, capsys):
-    folder = make_runs(tmp_path)[0]
+def test_report_says_so_when_it_cannot_write(runs, capsys):
+    folder = runs[0]
     (folder / "report_generators.png").mkdir()                # something in the way: the write fails
     before = snapshot([folder])
     assert main(["report", str(folder)]) == 0                 # the summary was printed: not an error
@@ -93,8 +107,8 @@ def test_report_says_so_when_it_cannot_write(tmp_path, capsys):
 
 
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes into read-only folders")
-def test_report_in_a_read_only_folder(tmp_path):
-    folder = make_runs(tmp_path)[0]
+def test_report_in_a_read_only_folder(runs):
+    folder = runs[0]
     folder.chmod(0o555)
     try:
         proc = subprocess.run([sys.executable, "-m", "symdisco", "report", str(folder)],
@@ -109,8 +123,8 @@ def test_report_in_a_read_only_folder(tmp_path):
     (lambda r: r.pop("method"), "no 'method'"),
     (lambda r: r.update(generators=[[1.0, 2.0]]), "'generators' must be"),
 ])
-def test_report_of_a_broken_result_is_one_line_and_exit_2(tmp_path, capsys, edit, fragment):
-    folder = make_runs(tmp_path)[0]
+def test_report_of_a_broken_result_is_one_line_and_exit_2(runs, capsys, edit, fragment):
+    folder = runs[0]
     record = json.loads((folder / "result.json").read_text())
     edit(record)
     (folder / "result.json").write_text(json.dumps(record))
@@ -119,8 +133,8 @@ def test_report_of_a_broken_result_is_one_line_and_exit_2(tmp_path, capsys, edit
     assert not (folder / "report.md").exists()
 
 
-def test_html_page_that_cannot_be_written_is_one_line_and_exit_2(tmp_path, capsys):
-    folders = make_runs(tmp_path)
+def test_html_page_that_cannot_be_written_is_one_line_and_exit_2(runs, tmp_path, capsys):
+    folders = runs
     (tmp_path / "a-file").write_text("")
     assert main(["report", str(folders[0]), "--html", str(tmp_path / "a-file" / "page.html")]) == 2
     assert_one_line(capsys.readouterr().err, "cannot write")
@@ -136,9 +150,9 @@ def test_repr_html_shows_the_same_summary():
 
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium at /usr/bin/chromium")
-def test_html_page_renders_in_headless_chromium(tmp_path, capsys):
+def test_html_page_renders_in_headless_chromium(runs, tmp_path, capsys):
     sync_api = pytest.importorskip("playwright.sync_api")
-    folders = make_runs(tmp_path / "runs")
+    folders = runs
     before = snapshot(folders)
     page_path = tmp_path / "out" / "compare.html"
     assert main(["report", *map(str, folders), "--html", str(page_path)]) == 0

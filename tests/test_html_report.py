@@ -147,6 +147,9 @@ def test_repr_html_shows_the_same_summary():
     assert 'class="sd-report"' in page and "so(1,3)" in page and "table class=\"heat" in page
     assert "signature (1, 3)" in page                          # the invariant metric's signature
     assert not re.search(r"(src|href)=[\"']https?:", page)
+    pixels = SymmetryResult(LieAlgebra(torch.as_tensor(known.rotation_field_generator(5))), "lconv",
+                            "rotation-2d")                     # 25 x 25: drawn as an image
+    assert "data:image/png;base64," in pixels._repr_html_()
 
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium at /usr/bin/chromium")

@@ -244,7 +244,7 @@ def curves_html(history: list[dict]) -> str:
         shown = np.array([row.get(k) for row in history for k in group[:8]
                           if isinstance(row.get(k), (int, float))], dtype=np.float64)
         shown = shown[np.isfinite(shown)]
-        if shown.size and shown.min() > 0 and shown.max() / shown.min() > 30:
+        if "loss" in group[0] and shown.size and shown.min() > 0 and shown.max() / shown.min() > 30:
             ax.set_yscale("log")
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)

@@ -195,3 +195,22 @@ def test_html_page_renders_in_headless_chromium(runs, tmp_path, capsys):
     assert (tmp_path / "report.png").stat().st_size > 10_000
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(tmp_path / "report.png", SCREENSHOT)
+
+
+def test_ground_truth_from_the_dataset_name_or_the_result():
+    from symdisco.html_report import ground_truth
+
+    def run(n, dataset, **extra):
+        return {"record": {"method": "liegan", "dataset": dataset, "generators": np.zeros((1, n, n)).tolist(),
+                           **extra}}
+
+    name, source, basis = ground_truth(run(2, "nbody2"))
+    assert name == "so(2)" and "nbody2" in source
+    np.testing.assert_allclose(np.abs(basis[0]), np.abs(known.so(2).numpy()[0]))
+    _, source, stacked = ground_truth(run(8, "nbody2"))                # nbody2 as one 8-vector
+    assert "4 blocks" in source and stacked.shape == (1, 8, 8)
+    np.testing.assert_allclose(stacked[0], np.kron(np.eye(4), basis[0]))
+    assert ground_truth(run(3, "nbody2")) is None                      # another space
+    assert ground_truth(run(2, "mine.npz")) is None                    # a user file: unknown
+    stored = run(4, "nbody2", ground_truth={"name": "so(1,3)", "generators": known.lorentz().numpy().tolist()})
+    assert ground_truth(stored)[:2] == ("so(1,3)", "result.json")      # stored truth wins

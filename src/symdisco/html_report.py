@@ -81,8 +81,8 @@ _TRUTH_CACHE: dict[str, tuple[str, np.ndarray] | None] = {}
 
 def ground_truth(run: dict, load_builtin: bool = True) -> tuple[str, str, np.ndarray] | None:
     """(name, source, basis (m, n, n)) of the run's ground truth: `ground_truth` stored in
-    result.json, else the built-in dataset of that name (default options); None when unknown
-    or acting on another space."""
+    result.json, else the built-in dataset of that name (default options; repeated on every
+    block when the run acts on a stacked state); None when unknown or on another space."""
     record = run["record"]
     n = np.asarray(record["generators"]).shape[-1]
     stored = record.get("ground_truth")
@@ -111,9 +111,13 @@ def ground_truth(run: dict, load_builtin: bool = True) -> tuple[str, str, np.nda
                 truth = (algebra.name or "ground truth", algebra.numpy().astype(np.float64))
         _TRUTH_CACHE[dataset] = truth
     truth = _TRUTH_CACHE[dataset]
-    if truth is None or truth[1].shape[-1] != n:
+    if truth is None or n % truth[1].shape[-1]:
         return None
-    return truth[0], f"built-in dataset {dataset}", truth[1]
+    blocks = n // truth[1].shape[-1]
+    if blocks == 1:
+        return truth[0], f"built-in dataset {dataset}", truth[1]
+    repeated = np.stack([np.kron(np.eye(blocks), m) for m in truth[1]])   # the truth on every block
+    return truth[0], f"built-in dataset {dataset}, on each of {blocks} blocks", repeated
 
 
 # ----------------------------------------------------------------------------- pieces

@@ -115,6 +115,8 @@ def _term_text(fn, order=()) -> str:
     """`t x u^2`, factors in the library's coordinate order."""
     if fn == 1:
         return "1"
+    if isinstance(fn, sympy.Function) or isinstance(fn, sympy.exp):
+        return str(fn)
     rank = {s: i for i, s in enumerate(order)}
     parts = []
     for base, power in sorted(fn.as_powers_dict().items(), key=lambda bp: (rank.get(bp[0], len(rank)), str(bp[0]))):

@@ -19,7 +19,7 @@ reported under `superposition`, not counted among the generators.  The library o
 otherwise the full polynomial one (no restriction to terms linear in u).
 
 The jets of the data: spatial derivatives spectrally (periodic grid; modes above `keep` x
-Nyquist filtered out against noise), u_t from the dataset's y, u_tt by central differences
+Nyquist filtered out against noise, by default those below 100 x the noise floor), u_t from the dataset's y, u_tt by central differences
 of y in time.  ODE datasets (pendulum, lotka-volterra with lift="none", lambda-omega) give
 (t, state) with y = d state/dt.
 """
@@ -58,12 +58,13 @@ class LieNLSD(DiscoveryMethod):
         "samples": (int, "data points at which the invariance condition is imposed"),
         "threshold": (float, "STLSQ threshold of the equation fit"),
         "tolerance": (float, "singular values below this x the largest may be null"),
-        "keep": (float, "fraction of the Nyquist wavenumber kept before differentiating"),
+        "keep": (float, "fraction of the Nyquist wavenumber kept before differentiating "
+                       "(default: the modes above the noise floor)"),
     }
 
     def __init__(self, degree: int = 2, trig="", exp="", derivative_order: int = 3,
-                 feature_degree: int = 2, threshold: float = 0.05, samples: int = 4000,
-                 tolerance: float = 1e-2, keep: float = 0.5, seed: int = 0):
+                 feature_degree: int = 2, threshold: float = 0.1, samples: int = 4000,
+                 tolerance: float = 1e-2, keep: float | None = None, seed: int = 0):
         self.degree = degree
         self.trig = trig
         self.exp = exp
@@ -78,7 +79,7 @@ class LieNLSD(DiscoveryMethod):
     # -- the pipeline -----------------------------------------------------------------
     def fit(self, dataset, *, out=None, progress: bool = True):
         start = time.perf_counter()
-        if self.degree < 1 or self.samples < 10 or not 0 < self.keep <= 1 or not 0 < self.tolerance < 1:
+        if self.degree < 1 or self.samples < 10 or not (self.keep is None or 0 < self.keep <= 1) or not 0 < self.tolerance < 1:
             raise UserInputError("lienlsd: need degree >= 1, samples >= 10, 0 < keep <= 1, 0 < tolerance < 1")
         problem = _problem(dataset, self)
         space, values = problem["space"], problem["values"]
@@ -93,7 +94,7 @@ class LieNLSD(DiscoveryMethod):
         basis = readable_basis(generators) if len(generators) else generators
         extra = readable_basis(superposition) if len(superposition) else superposition
         truth, outside = _truth(dataset, library)
-        distance = None if truth is None else grassmann_distance(basis, truth)
+        distance = None if truth is None else grassmann_distance(generators, truth)
         extras = {
             "equation": [f"{space.jet(a, problem['target_index'])} = {_round(eq)}" for a, eq in enumerate(equations)],
             "library": {"coordinates": list(library.coordinates), "degree": self.degree,
@@ -159,6 +160,7 @@ def _pde_problem(dataset, method, rng) -> dict:
     traj, rest = np.divmod(flat, inner * grid)
     step, point = np.divmod(rest, grid)
     step = step + 2
+    keep = method.keep if method.keep is not None else resolved_modes(u)
     cache = {}
 
     def field(time_order: int, space_order: int) -> np.ndarray:
@@ -172,7 +174,7 @@ def _pde_problem(dataset, method, rng) -> dict:
                 base = _time_derivative(ut, dt)
             else:
                 raise UserInputError("lienlsd: time derivatives above second order are not supported")
-            cache[key] = spectral_derivative(base, length, space_order, method.keep)[traj, step, point]
+            cache[key] = spectral_derivative(base, length, space_order, keep)[traj, step, point]
         return cache[key]
 
     values = _LazyJets(space, field)
@@ -189,7 +191,7 @@ def _pde_problem(dataset, method, rng) -> dict:
 def _ode_problem(dataset, method, rng) -> dict:
     meta = dataset.metadata
     dim = dataset.x.shape[1]
-    names = _names(ODE_VARIABLES.get(dataset.name, ())) or tuple(f"u{i + 1}" for i in range(dim))
+    names = _names(meta.get("variables", {}).get("dependent") or ODE_VARIABLES.get(dataset.name, ())) or tuple(f"u{i + 1}" for i in range(dim))
     if len(names) != dim or dim > 6:
         raise UserInputError(f"lienlsd: {dataset.name} has {dim} state variables; at most 6 are supported")
     x = dataset.x.numpy().astype(np.float64)
@@ -205,6 +207,18 @@ def _ode_problem(dataset, method, rng) -> dict:
     return {"space": space, "values": values, "independent": ("t",), "coordinates": ("t",) + names,
             "targets": [space.jet(a, (1,)) for a in range(dim)], "target_index": (1,),
             "features": list(state.functions)}
+
+
+def resolved_modes(u: np.ndarray, margin: float = 100.0) -> float:
+    """The fraction of the Nyquist wavenumber that carries signal: modes (from the lowest) whose
+    mean power exceeds `margin` x the noise floor, the median power of the upper half of the
+    spectrum (white noise, or float32 rounding for clean data)."""
+    grid = u.shape[-1]
+    power = np.mean(np.abs(np.fft.rfft(u, axis=-1)) ** 2, axis=tuple(range(u.ndim - 1)))
+    floor = np.median(power[len(power) // 2:])
+    below = np.flatnonzero(power[1:] <= margin * floor)
+    last = below[0] if len(below) else len(power) - 1     # modes 1..last carry signal
+    return float(min(1.0, max(last, 1) / (grid // 2)))
 
 
 def _time_derivative(y: np.ndarray, dt: float) -> np.ndarray:
@@ -279,15 +293,18 @@ def _function_scales(library: FieldLibrary, values) -> np.ndarray:
     return np.array([rms[f] if rms[f] > 0 else 1.0 for _, f in library.columns])
 
 
-def _dimension(singular: np.ndarray, tolerance: float, floor: float = 1e-8) -> int:
+def _dimension(singular: np.ndarray, tolerance: float, floor: float = 1e-12) -> int:
     """How many trailing singular values are null: the largest ratio between neighbours
     among those below tolerance x the largest (0 when none is that small).  Values below
-    floor x the largest are rounding-level zeros (exact symbolic cancellations) and are
-    lifted to the floor, so gaps among them never count."""
+    floor x the largest are exact zeros (columns that cancel symbolically, like d/dt for an
+    autonomous equation): they are raised to the smallest value above the floor, so the gap
+    between them and the data-level nulls never counts."""
     s = np.asarray(singular, float)
     if s[0] <= 0:
         return len(s)
-    relative = np.maximum(s / s[0], floor)
+    relative = s / s[0]
+    above = relative[relative >= floor]
+    relative = np.maximum(relative, above.min() if len(above) else 1.0)
     small = np.flatnonzero(relative < tolerance)
     if not len(small):
         return 0

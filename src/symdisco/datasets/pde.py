@@ -100,16 +100,17 @@ def random_initial_conditions(rng, count: int, grid: int, length: float, modes: 
 def etdrk4(u0: np.ndarray, linear: np.ndarray, nonlinear, h: float, steps: int, every: int,
            contour_points: int = 32) -> np.ndarray:
     """ETDRK4 for u_t = L u + N(u) in Fourier space; u0 (B, grid) real, `linear` (grid,) the
-    symbol of L, `nonlinear(v_hat)` -> N in Fourier space.  Returns (B, steps, grid), every
+    symbol of L (complex for dispersive equations), `nonlinear(v_hat)` -> N in Fourier space.  Returns (B, steps, grid), every
     `every`-th internal step of size h (the first is u0).  The phi-functions are evaluated by
     the contour-integral mean of Kassam & Trefethen, stable for tiny and large h L."""
     E, E2 = np.exp(h * linear), np.exp(h * linear / 2)
-    roots = np.exp(1j * np.pi * (np.arange(1, contour_points + 1) - 0.5) / contour_points)
+    # the full circle of roots: L may be complex, so no real-part shortcut
+    roots = np.exp(2j * np.pi * (np.arange(1, contour_points + 1) - 0.5) / contour_points)
     LR = h * linear[:, None] + roots[None, :]
-    Q = h * np.real(np.mean((np.exp(LR / 2) - 1) / LR, axis=1))
-    f1 = h * np.real(np.mean((-4 - LR + np.exp(LR) * (4 - 3 * LR + LR ** 2)) / LR ** 3, axis=1))
-    f2 = h * np.real(np.mean((2 + LR + np.exp(LR) * (-2 + LR)) / LR ** 3, axis=1))
-    f3 = h * np.real(np.mean((-4 - 3 * LR - LR ** 2 + np.exp(LR) * (4 - LR)) / LR ** 3, axis=1))
+    Q = h * np.mean((np.exp(LR / 2) - 1) / LR, axis=1)
+    f1 = h * np.mean((-4 - LR + np.exp(LR) * (4 - 3 * LR + LR ** 2)) / LR ** 3, axis=1)
+    f2 = h * np.mean((2 + LR + np.exp(LR) * (-2 + LR)) / LR ** 3, axis=1)
+    f3 = h * np.mean((-4 - 3 * LR - LR ** 2 + np.exp(LR) * (4 - LR)) / LR ** 3, axis=1)
     v = np.fft.fft(u0, axis=-1)
     out = np.empty((u0.shape[0], steps, u0.shape[1]))
     out[:, 0] = u0

@@ -189,7 +189,9 @@ def grassmann_distance(found, truth) -> float:
         return float(np.sqrt(missing) * np.pi / 2)
     qa, _ = np.linalg.qr(a.T)
     qb, _ = np.linalg.qr(b.T)
-    cosines = np.clip(np.linalg.svd(qa.T @ qb, compute_uv=False), -1.0, 1.0)
-    angles = np.arccos(cosines)
+    left, _, right_t = np.linalg.svd(qa.T @ qb)
+    k = min(qa.shape[1], qb.shape[1])
+    pa, pb = qa @ left[:, :k], qb @ right_t[:k].T      # principal vectors, paired
+    angles = 2 * np.arcsin(np.clip(np.linalg.norm(pa - pb, axis=0) / 2, 0.0, 1.0))  # exact near 0
     extra = abs(a.shape[0] - b.shape[0])
     return float(np.sqrt(np.sum(angles ** 2) + extra * (np.pi / 2) ** 2))

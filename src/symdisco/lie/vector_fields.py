@@ -171,8 +171,8 @@ def readable_basis(basis: np.ndarray, tolerance: float = 0.05) -> np.ndarray:
     out = []
     for row in rows:
         row = np.where(np.abs(row) < 1e-3 * np.abs(row).max(), 0.0, row)
-        smallest = np.abs(row[row != 0]).min()
         biggest = np.abs(row).max()
+        smallest = np.abs(row[np.abs(row) > 1e-2 * biggest]).min()   # what the text shows
         row = row / smallest if biggest / smallest <= 10 else row / np.abs(row[np.flatnonzero(row)[0]])
         pivot = row[np.flatnonzero(row)[0]]
         out.append(row * np.sign(pivot))

@@ -259,9 +259,10 @@ def curves_html(history: list[dict]) -> str:
     return _png(fig)
 
 
-def spectrum_html(values) -> str:
-    """Singular values of a closed-form method, log scale; those the one tolerance rule
-    (`lie.nullspace`) counts as null, i.e. the symmetries, in colour."""
+def spectrum_html(values, null: int | None = None) -> str:
+    """Singular values of a closed-form method, log scale; the null ones (the symmetries) in
+    colour: `null` of them as the method decided, else as the one tolerance rule
+    (`lie.nullspace`) decides."""
     import matplotlib.pyplot as plt
     import torch
 
@@ -277,12 +278,16 @@ def spectrum_html(values) -> str:
             continue
         if v.size == 0 or not np.all(np.isfinite(v)):
             continue
-        kept = null_count(torch.as_tensor(v / v.max())) if v.max() > 0 else v.size
+        if null is not None:
+            kept, how = min(null, v.size), "as the method decided"
+        else:
+            kept = null_count(torch.as_tensor(v / v.max())) if v.max() > 0 else v.size
+            how = "below the gap"
         x = np.arange(1, v.size + 1)
         line, = ax.semilogy(x, np.maximum(v, 1e-300), "-", color="#9aa5b1", linewidth=1)
         ax.plot(x[kept:], np.maximum(v[kept:], 1e-300), "o", markersize=3.5, color="#7b8794")
         ax.plot(x[:kept], np.maximum(v[:kept], 1e-300), "o", markersize=4.5, color="#c0392b")
-        notes.append(f"{name}: {kept} null (below the gap)")
+        notes.append(f"{name}: {kept} null ({how})")
     ax.set_xlabel("index (ascending)", fontsize=8)
     ax.tick_params(labelsize=7)
     ax.grid(alpha=0.3, which="major")
@@ -352,6 +357,41 @@ def _generators_html(run: dict, truth) -> str:
     return "".join(parts)
 
 
+def _texts(items) -> list[str]:
+    """Vector fields or equations as stored: strings, or records with a "text"."""
+    if isinstance(items, (str, dict)):
+        items = [items]
+    if not isinstance(items, list):
+        return [json.dumps(items, default=str)]
+    return [str(i.get("text", json.dumps(i, default=str))) if isinstance(i, dict) else str(i) for i in items]
+
+
+def _equations_html(record: dict) -> str:
+    """Equations (SINDy, LieNLSD's identified PDE) and vector fields, found next to true."""
+    parts = []
+    for key in ("equations", "equation"):
+        if record.get(key) is not None:
+            parts.append(f'<div class="sub">{key}</div>' + value_html(record[key]))
+    fields = record.get("vector_fields")
+    if fields is not None:
+        if isinstance(fields, dict) and "text" not in fields:     # named fields {"X1": "..."}
+            lines = [f"{k} = {v.get('text', v) if isinstance(v, dict) else v}" for k, v in fields.items()]
+        else:
+            lines = [f"X{i + 1} = {t}" for i, t in enumerate(_texts(fields))]
+        parts.append('<div class="sub">vector fields found</div><pre class="text">'
+                     + _esc("\n".join(lines) or "none") + "</pre>")
+    if record.get("true_vector_fields") is not None:
+        parts.append('<div class="sub">true vector fields</div><pre class="text">'
+                     + _esc("\n".join(_texts(record["true_vector_fields"]))) + "</pre>")
+    if record.get("superposition"):
+        extra = _texts(record["superposition"])
+        parts.append(f'<details><summary>{len(extra)} superposition field(s)</summary><pre class="text">'
+                     + _esc("\n".join(extra)) + "</pre></details>")
+    if isinstance(record.get("grassmann_distance"), (int, float)):
+        parts.append(f'<div class="sub">Grassmann distance to the truth: {_number(record["grassmann_distance"])}</div>')
+    return "".join(parts)
+
+
 def _similarity(generators: np.ndarray, truth: np.ndarray) -> float:
     import torch
 
@@ -404,10 +444,11 @@ def run_cells(run: dict, load_builtin: bool = True) -> dict[str, str]:
     else:
         cells["metric"] = '<p class="muted">none preserved</p>'
     if record.get("singular_values") is not None:
-        cells["spectrum"] = spectrum_html(record["singular_values"])
+        decided = record.get("null_dimension", record.get("dimension"))
+        cells["spectrum"] = spectrum_html(record["singular_values"],
+                                          decided if isinstance(decided, int) else None)
     cells["training"] = curves_html(run["history"]) if run["history"] else '<p class="muted">no training log</p>'
-    shown = [value_html(record[key]) for key in ("equations", "vector_fields") if record.get(key) is not None]
-    cells["equations"] = "".join(shown)
+    cells["equations"] = _equations_html(record)
     if record.get("verify") is not None:
         cells["verify"] = value_html(record["verify"])
     options = record.get("options") or {}

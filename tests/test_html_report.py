@@ -199,7 +199,7 @@ def test_html_page_renders_in_headless_chromium(runs, tmp_path, capsys):
 
 
 def test_ground_truth_from_the_dataset_name_or_the_result():
-    from symdisco.html_report import ground_truth
+    from symdisco.saved_runs import ground_truth
 
     def run(n, dataset, **extra):
         return {"record": {"method": "liegan", "dataset": dataset, "generators": np.zeros((1, n, n)).tolist(),

@@ -44,6 +44,12 @@ TOP_TAGGING_LABEL = "is_signal_new"
 _ACTION_NDIM = {"vector": 2, "blocks": 2, "points": 3, "image": 4}
 
 
+def printable(text: str) -> str:
+    """A file name as text: bytes that are not UTF-8 (held as surrogates) shown as U+FFFD, so
+    titles, JSON and the terminal can all take it."""
+    return os.fsencode(text).decode("utf-8", "replace")
+
+
 def _fail(path, message) -> UserInputError:
     return UserInputError(f"{path}: {message}")
 
@@ -417,9 +423,9 @@ def load_file(path, x_key="x", y_key="y", *, task=None, action=None, block_dim=N
                               f"features of {x_key_name!r}")
         action_options["block_dim"] = block_dim
     metadata["keys"] = {"x": x_key_name, "y": y_key}
-    return SymmetryDataset(name=name or path.name, x=x, y=y, x_test=x_test, y_test=y_test,
+    return SymmetryDataset(name=name or printable(path.name), x=x, y=y, x_test=x_test, y_test=y_test,
                            task=task, action=action, action_options=action_options,
-                           ground_truth=truth, description=f"user data from {path.name}",
+                           ground_truth=truth, description=f"user data from {printable(path.name)}",
                            metadata=metadata)
 
 

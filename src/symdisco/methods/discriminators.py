@@ -124,6 +124,9 @@ class ConvDiscriminator(nn.Module):
         return self.head(features).squeeze(1)
 
 
+DISCRIMINATORS = ("mlp", "set", "cnn", "fourier")
+
+
 def make_discriminator(x: torch.Tensor, y: torch.Tensor | None, action: str, n_classes: int | None,
                        hidden: int, layers: int, kind: str = "auto") -> nn.Module:
     """Pick the discriminator that fits the data: set for point clouds, CNN for images, else MLP

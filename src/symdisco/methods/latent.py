@@ -49,6 +49,7 @@ from ..lie.sampling import make_law
 from ..result import SymmetryResult
 from ..training import Checkpointer, LossLog, Progress, resolve_device, seed_everything
 from .base import DiscoveryMethod, check_option
+from .knobs import Bool, Choice, Float, Int
 from .discriminators import MLPDiscriminator
 from .liegan import SymmetryGenerator, discriminator_loss, generator_loss
 from .regularizers import nontrivial_penalty, orthogonality_penalty
@@ -252,6 +253,22 @@ class LatentLieGAN(DiscoveryMethod):
         "compare": (bool, "also train without the symmetry and compare long-term prediction"),
         "prediction_steps": (int, "steps of long-term prediction"),
         "batch_size": (int, "batch size"),
+    }
+
+    standardization = "none"  # the method rescales its own inputs; its generators act on latent codes
+    KNOBS = {
+        "latent_dim": Int(1), "n_generators": Int(1), "sindy": Bool(), "sindy_order": Int(1),
+        "sindy_threshold": Float(0), "w_sindy_z": Float(0), "w_sindy_x": Float(0), "w_sindy_l1": Float(0),
+        "threshold_every": Int(1), "w_gan": Float(0), "w_recon": Float(0), "w_reg": Float(0),
+        "w_orthogonality": Float(0), "training": Choice("joint", "two-stage"), "pretrain_epochs": Int(0),
+        "gan_epochs": Int(0), "epochs": Int(1), "batch_size": Int(1), "hidden": Int(1), "layers": Int(1),
+        "activation": Choice(*ACTIVATIONS), "orthogonal": Bool(), "normalize_latent": Bool(), "codes": Int(1),
+        "pair_stride": Int(1), "pca_components": Int(0), "pca_threshold": Int(1),
+        "law_scale": Float(0, strict=True), "disc_hidden": Int(1), "lr_autoencoder": Float(0, strict=True),
+        "lr_generator": Float(0, strict=True), "lr_discriminator": Float(0, strict=True),
+        "lr_sindy": Float(0, strict=True), "compare": Bool(), "prediction_steps": Int(0),
+        "integrator": Choice("rk4", "euler"), "plots": Bool(), "seed": Int(),
+        "device": Choice("cpu", "cuda", "mps", "auto"), "checkpoint_every": Int(1),
     }
 
     def __init__(self, latent_dim: int = 2, n_generators: int = 1, *, sindy: bool = False,

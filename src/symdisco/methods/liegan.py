@@ -14,12 +14,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..datasets.base import SymmetryDataset
+from ..errors import UserInputError
 from ..lie.compare import similarity
 from ..lie.generators import make_generators
 from ..lie.sampling import CoefficientLaw, group_elements, make_law
 from ..training import Checkpointer, LossLog, Progress, resolve_device, seed_everything
 from .base import DiscoveryMethod, check_option
-from .discriminators import make_discriminator
+from .discriminators import DISCRIMINATORS, make_discriminator
+from .knobs import Anything, Bool, Choice, Float, Int
 from .regularizers import nontrivial_penalty, orthogonality_penalty, sparsity_penalty, threshold_basis
 
 
@@ -107,6 +109,22 @@ class LieGAN(DiscoveryMethod):
         "lr_decay": (float, "generator lr decays (cosine) to this fraction of lr_generator by the last epoch"),
     }
 
+    KNOBS = {
+        "n_generators": Int(1), "parameterization": Choice("auto", "full", "blocks", "affine", "subspace"),
+        "span": Anything(), "law": Choice("normal", "uniform", "integer"), "law_scale": Float(0, strict=True),
+        "law_step": Float(0, strict=True), "max_steps": Int(1), "learn_law": Bool(),
+        "epochs": Int(1), "batch_size": Int(1), "lr_generator": Float(0, strict=True),
+        "lr_discriminator": Float(0, strict=True), "discriminator": Choice("auto", *DISCRIMINATORS),
+        "hidden": Int(1), "layers": Int(1), "nontrivial": Choice("cosine", "relative", "norm", "none"),
+        "w_nontrivial": Float(0), "orthogonality": Choice("cosine", "killing", "none"),
+        "w_orthogonality": Float(0), "sparsity_p": Float(0, strict=True), "w_sparsity": Float(0),
+        "incremental": Bool(), "fooled_accuracy": Float(0, 1), "threshold": Float(0, 1),
+        "early_stopping": Bool(), "tolerance": Float(0, strict=True), "patience": Int(1),
+        "check_every": Int(1), "init_scale": Float(0, strict=True), "seed": Int(),
+        "device": Choice("cpu", "cuda", "mps", "auto"), "checkpoint_every": Int(1), "lr_decay": Float(0, 1),
+        "n_starts": Int(1), "start_epochs": Int(1), "standardize": Bool(),
+    }
+
     def __init__(self, n_generators: int = 1, *, parameterization: str = "auto", span=None,
                  law: str = "normal", law_scale: float = 1.0, law_step: float = 1.0, max_steps: int = 4,
                  learn_law: bool = False, epochs: int = 30, batch_size: int = 256,
@@ -118,7 +136,8 @@ class LieGAN(DiscoveryMethod):
                  incremental: bool = False, fooled_accuracy: float = 0.6, threshold: float = 0.0,
                  early_stopping: bool = True, tolerance: float = 1e-3, patience: int = 3,
                  check_every: int = 20, init_scale: float = 1.0, init_basis=None, seed: int = 0, device: str = "cpu",
-                 checkpoint_every: int = 1, lr_decay: float = 1.0, n_starts: int = 1, start_epochs: int = 10):
+                 checkpoint_every: int = 1, lr_decay: float = 1.0, n_starts: int = 1, start_epochs: int = 10,
+                 standardize: bool = True):
         self.n_generators = n_generators
         self.parameterization = parameterization
         self.span = span
@@ -155,6 +174,17 @@ class LieGAN(DiscoveryMethod):
         self.lr_decay = lr_decay
         self.n_starts = n_starts
         self.start_epochs = start_epochs
+        self.standardize = standardize
+
+    def check_data(self, dataset: SymmetryDataset) -> None:
+        kind, n = self._parameterization(dataset)
+        room = {"affine": 6, "subspace": None if self.span is None else len(self.span)}.get(kind, n * n)
+        if room is not None and self.n_generators > room:
+            raise UserInputError(f"{dataset.name}: n_generators (--generators) must be between 1 and {room}: "
+                                 f"{kind} generators of size {n}x{n} span at most {room} dimensions, "
+                                 f"got {self.n_generators}")
+        if self.discriminator == "fourier" and dataset.task == "classification":
+            raise UserInputError("the fourier discriminator takes float targets, not class labels")
 
     # -- construction ----------------------------------------------------------------
     def _parameterization(self, dataset: SymmetryDataset) -> tuple[str, int]:

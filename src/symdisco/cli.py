@@ -129,6 +129,9 @@ def cmd_datasets(args) -> int:
     return 0
 
 
+_LAW_FLAGS = ("law_scale", "law_step", "max_steps", "learn_law")
+
+
 def _method_kwargs(args, cls) -> dict:
     accepted = inspect.signature(cls.__init__).parameters
     kwargs = {}
@@ -139,12 +142,21 @@ def _method_kwargs(args, cls) -> dict:
             kwargs[key] = value
         elif value is not None and key not in ("seed", "device", "standardize"):
             raise UserInputError(f"--{key.replace('n_', '').replace('_', '-')} does not apply to method {cls.name}")
-    for key, value in vars(args).items():
-        if key.startswith("method_") and value is not None:
-            option = key[len("method_"):]
-            if option not in accepted:
-                raise UserInputError(f"--{option.replace('_', '-')} does not apply to method {cls.name}")
-            kwargs[option] = value
+    options = {key[len("method_"):]: value for key, value in vars(args).items()
+               if key.startswith("method_") and value is not None}
+    law_flags = {key: options.pop(key) for key in _LAW_FLAGS if key in options}
+    if law_flags and "law" in accepted and "law_scale" not in accepted:  # shorthand for a law object
+        from .lie.sampling import law_shorthand
+
+        kwargs["law"] = law_shorthand(options.pop("law", "normal"), scale=law_flags.get("law_scale"),
+                                      step=law_flags.get("law_step"), max_steps=law_flags.get("max_steps"),
+                                      learnable=law_flags.get("learn_law"))
+    else:
+        options.update(law_flags)
+    for option, value in options.items():
+        if option not in accepted:
+            raise UserInputError(f"--{option.replace('_', '-')} does not apply to method {cls.name}")
+        kwargs[option] = value
     return kwargs
 
 

@@ -88,7 +88,9 @@ class DiscoveryMethod(metaclass=_CheckedOnConstruction):
 
     def clone(self) -> "DiscoveryMethod":
         """A fresh, unfitted copy rebuilt from `get_params()` (like scikit-learn's `clone`)."""
-        return type(self)(**self.get_params())
+        import copy
+
+        return type(self)(**copy.deepcopy(self.get_params()))
 
     # -- checks --------------------------------------------------------------------------
     def check_params(self) -> None:
@@ -120,10 +122,20 @@ class DiscoveryMethod(metaclass=_CheckedOnConstruction):
         result.extras["standardization"] = scales.describe()
         return result
 
+    def describe_params(self) -> dict:
+        """The knobs as JSON: plain values as they are, parts (laws, discriminators) by `describe()`;
+        arrays and other objects are left out."""
+        described = {}
+        for key, value in self.get_params().items():
+            if isinstance(value, (int, float, str, bool, type(None))):
+                described[key] = value
+            elif callable(getattr(value, "describe", None)):
+                described[key] = value.describe()
+        return described
+
     def fingerprint(self, dataset: SymmetryDataset, ignore=("epochs", "device")) -> dict:
         """What a checkpoint must match to be resumed: method, data and knobs (not the epoch budget)."""
-        params = {k: v for k, v in self.get_params().items()
-                  if k not in ignore and isinstance(v, (int, float, str, bool, type(None)))}
+        params = {k: v for k, v in self.describe_params().items() if k not in ignore}
         return {"method": self.name, "dataset": dataset.name, "x_shape": list(dataset.x.shape), "params": params}
 
     def fit(self, dataset: SymmetryDataset, *, out=None, progress: bool = True) -> SymmetryResult:
@@ -137,8 +149,7 @@ class DiscoveryMethod(metaclass=_CheckedOnConstruction):
         sim = None
         if dataset.ground_truth is not None and dataset.ground_truth.n == algebra.n:
             sim = float(similarity(algebra, dataset.ground_truth))
-        options = {k: v for k, v in self.get_params().items() if isinstance(v, (int, float, str, bool, type(None)))}
-        return SymmetryResult(algebra=algebra, method=self.name, dataset=dataset.name, options=options,
+        return SymmetryResult(algebra=algebra, method=self.name, dataset=dataset.name, options=self.describe_params(),
                               seed=getattr(self, "seed", None), seconds=seconds, similarity=sim, **fields)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..lie.sampling import group_log
+from ..lie.sampling import UniformLaw, group_log
 from .knobs import Float
 from .liegan import LieGAN
 
@@ -83,7 +83,7 @@ class AugerinoPlus(LieGAN):
     def __init__(self, n_generators: int = 1, *, parameterization: str = "auto", epochs: int = 30,
                  batch_size: int = 256, lr: float = 5e-3, hidden: int = 128, w_width: float = 0.05,
                  w_orthogonality: float = 1.0, seed: int = 0, device: str = "cpu", standardize: bool = True):
-        super().__init__(n_generators, parameterization=parameterization, law="uniform", learn_law=True,
+        super().__init__(n_generators, parameterization=parameterization, law=UniformLaw(learnable=True),
                          epochs=epochs, batch_size=batch_size, w_orthogonality=w_orthogonality,
                          hidden=hidden, seed=seed, device=device, standardize=standardize)
         self.lr, self.w_width = lr, w_width

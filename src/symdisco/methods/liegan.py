@@ -122,7 +122,7 @@ class LieGAN(DiscoveryMethod):
         "hidden": Int(1), "layers": Int(1), "nontrivial": Choice("cosine", "relative", "norm", "none"),
         "w_nontrivial": Float(0), "orthogonality": Choice("cosine", "killing", "none"),
         "w_orthogonality": Float(0), "sparsity_p": Float(0, strict=True), "w_sparsity": Float(0),
-        "incremental": Bool(), "fooled_accuracy": Float(0, 1), "threshold": Float(0, 1),
+        "incremental": Bool(), "fooled_accuracy": Float(0), "threshold": Float(0, 1),
         "early_stopping": Bool(), "tolerance": Float(0, strict=True), "patience": Int(1),
         "check_every": Int(1), "init_scale": Float(0, strict=True), "seed": Int(),
         "device": Choice("cpu", "cuda", "mps", "auto"), "checkpoint_every": Int(1), "lr_decay": Float(0, 1),

@@ -200,6 +200,10 @@ def law_shorthand(name: str, scale: float | None = None, step: float | None = No
             flag = {"scale": "--law-scale", "step": "--law-step", "max_steps": "--max-steps",
                     "learnable": "--learn-law"}[key]
             raise UserInputError(f"{flag} does not apply to the {name} law")
+    for key, flag in (("scale", "--law-scale"), ("step", "--law-step")):
+        value = given[key]
+        if value is not None and (not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0):
+            raise UserInputError(f"law {key} ({flag}) must be a finite number > 0, got {value!r}")
     learnable = bool(learnable)
     if name == "normal":
         return NormalLaw(scale=1.0 if scale is None else scale, learnable=learnable)

@@ -91,9 +91,14 @@ def build_parser() -> argparse.ArgumentParser:
         discover.add_argument(flag, dest=f"method_{key}", default=None, metavar=key.upper(),
                               help=f"{help_text} [{', '.join(owners)}]", **extra)
 
-    report = sub.add_parser("report", help="figures and a readable summary of a result folder",
-                            description="Print a readable summary of DIR/result.json and (re)draw its figures.")
-    report.add_argument("directory", metavar="DIR")
+    report = sub.add_parser("report", help="figures and a readable summary of result folders",
+                            description="Print a readable summary of each DIR/result.json and write the "
+                                        "report's own files there (report.md, report_*.png); with --html, "
+                                        "one self-contained page comparing the runs side by side instead. "
+                                        "result.json is never rewritten.")
+    report.add_argument("directory", metavar="DIR", nargs="+")
+    report.add_argument("--html", default=None, metavar="PAGE.html",
+                        help="write one page comparing every DIR (figures embedded, no network)")
 
     bench = sub.add_parser("bench", help="all methods on known-truth tasks",
                            description="Run the discovery methods on tasks with known symmetry; print a table "
@@ -103,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--seed", type=int, default=0)
 
     downstream = sub.add_parser("downstream", help="use a symmetry in prediction (the paper's tables)",
-                                description="Train plain and symmetry-aware models on NAME (nbody2 or lorentz-jets) "
+                                description="Train plain and symmetry-aware models on NAME (nbody2, lorentz-jets or rotated-digits) "
                                             "and write DIR/table.json and DIR/table.md.")
     downstream.add_argument("name", metavar="NAME")
     downstream.add_argument("--out", required=True, metavar="DIR")
@@ -197,9 +202,24 @@ def cmd_discover(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from .report import write_report
+    from .html_report import load_run, write_page
+    from .report import summary_text, write_files
 
-    print(write_report(args.directory))
+    runs = [load_run(directory) for directory in args.directory]  # every folder checked first
+    if args.html is not None:
+        page = write_page(runs, args.html)
+        print(f"wrote {page} ({len(runs)} run(s))")
+        return 0
+    for run in runs:
+        text = summary_text(run)
+        print(text)
+        try:
+            written = write_files(run, text)
+        except OSError as exc:
+            print(f"symdisco: note: {run['directory']}: cannot write the report files there "
+                  f"({exc.strerror or exc}); the summary above is all there is", file=sys.stderr)
+        else:
+            print(f"wrote {', '.join(written)} in {run['directory']}")
     return 0
 
 
@@ -211,7 +231,7 @@ def cmd_bench(args) -> int:
 
 
 def cmd_downstream(args) -> int:
-    from . import downstream
+    from .experiments import downstream
 
     options = _key_values(args.data_option, "--data-option")
     downstream.run(args.name, args.out, epochs=args.epochs, seed=args.seed, device=args.device,

@@ -47,8 +47,11 @@ def _method_flags() -> dict:
     for cls in classes.values():
         for key, (kind, help_text) in getattr(cls, "CLI_OPTIONS", {}).items():
             flags.setdefault(key, (kind, help_text))
-    return {key: (kind, help_text, [name for name, cls in classes.items()
-                                    if key in inspect.signature(cls.__init__).parameters])
+    def owns(cls, key):
+        accepted = inspect.signature(cls.__init__).parameters
+        return key in accepted or (key in _LAW_FLAGS and "law" in accepted)
+
+    return {key: (kind, help_text, [name for name, cls in classes.items() if owns(cls, key)])
             for key, (kind, help_text) in flags.items()}
 
 

@@ -254,6 +254,14 @@ class LieAugmenter(DiscoveryMethod):
         self.checkpoint_every = checkpoint_every
         self.standardize = standardize
 
+    def check_data(self, dataset: SymmetryDataset) -> None:
+        kind, n = self._parameterization(dataset)
+        room = 6 if kind == "affine" else n * n
+        if self.n_generators > room:
+            raise UserInputError(f"{dataset.name}: n_generators (--generators) must be between 1 and {room}: "
+                                 f"{kind} generators of size {n}x{n} span at most {room} dimensions, "
+                                 f"got {self.n_generators}")
+
     # -- construction ----------------------------------------------------------------
     def _parameterization(self, dataset: SymmetryDataset) -> tuple[str, int]:
         kind = self.parameterization

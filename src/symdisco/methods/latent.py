@@ -325,6 +325,11 @@ class LatentLieGAN(DiscoveryMethod):
         self.device = device
         self.checkpoint_every = checkpoint_every
 
+    def check_data(self, dataset: SymmetryDataset) -> None:
+        if self.n_generators > self.latent_dim ** 2:
+            raise UserInputError(f"n_generators (--generators) must be between 1 and {self.latent_dim ** 2} "
+                                 f"for a {self.latent_dim}-dimensional latent space, got {self.n_generators}")
+
     # -- data --------------------------------------------------------------------------------
     def _check(self, dataset: SymmetryDataset) -> None:
         check_option("training", self.training, ["joint", "two-stage"])

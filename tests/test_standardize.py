@@ -129,3 +129,16 @@ def test_huge_magnitudes_train_on_unit_scale():
     assert scales.describe()["base_scale"][0] > 1e29
     truth = LieAlgebra(torch.tensor([[[0.0, -1.0], [1.0, 0.0]]]))
     assert similarity(scales.to_user(scales.to_standard(truth.basis)), truth.basis) > 0.9999
+
+
+@pytest.mark.parametrize("scale", [1e-6, 1e6])
+def test_the_issue_ellipse_is_found_at_any_scale(scale):
+    """Issue 12: data invariant under [[0, -5], [0.2, 0]] scored 0.98 against plain so(2) at
+    scale 1e-6 (the answer came from the regulariser); now its own truth is found at any scale."""
+    data = vector_data(scale=(5.0 * scale, scale), n=2000)
+    truth = LieAlgebra(torch.tensor([[[0.0, -5.0], [0.2, 0.0]]], dtype=torch.float64))
+    data = dataclasses.replace(data, ground_truth=truth)
+    result = LieGAN(epochs=10, seed=0).fit(data, progress=False)
+    assert result.similarity > 0.99
+    rotation = torch.tensor([[[0.0, -1.0], [1.0, 0.0]]], dtype=torch.float64)
+    assert similarity(result.algebra, rotation) < 0.9

@@ -43,6 +43,8 @@ class DiscoveryMethod:
         if dataset.ground_truth is not None and dataset.ground_truth.n == algebra.n:
             sim = float(similarity(algebra, dataset.ground_truth))
         options = {k: v for k, v in self.get_params().items() if isinstance(v, (int, float, str, bool, type(None)))}
+        if "time_series" in dataset.metadata:  # trajectory files: dt, derivative, split
+            fields["extras"] = {"time_series": dataset.metadata["time_series"], **fields.get("extras", {})}
         return SymmetryResult(algebra=algebra, method=self.name, dataset=dataset.name, options=options,
                               seed=getattr(self, "seed", None), seconds=seconds, similarity=sim, **fields)
 

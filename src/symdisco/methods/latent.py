@@ -157,6 +157,30 @@ class LatentNorm(nn.Module):
         self.running_var.copy_(h.var(0, unbiased=False))
 
 
+_SLOPES = {  # d activation / d input, from the input h and the output a
+    nn.Tanh: lambda h, a: 1 - a * a,
+    nn.Sigmoid: lambda h, a: a * (1 - a),
+    nn.ReLU: lambda h, a: (h > 0).to(h.dtype),
+    nn.ELU: lambda h, a: torch.where(h > 0, torch.ones_like(a), a + 1),
+    nn.SiLU: lambda h, a: torch.sigmoid(h) * (1 + h * (1 - torch.sigmoid(h))),
+}
+
+
+def forward_with_tangent(net: nn.Sequential, x: torch.Tensor, dx: torch.Tensor):
+    """net(x) and its directional derivative J(x) dx, layer by layer (Linear and the
+    activations of `_SLOPES`).  The same forward-mode product as torch.func.jvp, but plain
+    differentiable tensor operations: ~2x cheaper per training step on a CPU, where jvp's
+    per-operation dispatch dominates for these small networks."""
+    for layer in net:
+        if isinstance(layer, nn.Linear):
+            weight = layer.weight  # an orthogonal parametrisation is evaluated once
+            x, dx = F.linear(x, weight, layer.bias), F.linear(dx, weight)
+        else:
+            a = layer(x)
+            x, dx = a, dx * _SLOPES[type(layer)](x, a)
+    return x, dx
+
+
 class LatentAutoencoder(nn.Module):
     """MLP encoder (optionally orthogonal last layer, standardised codes) and MLP decoder."""
 
@@ -196,16 +220,20 @@ class LatentAutoencoder(nn.Module):
 
     def encode_with_rate(self, x: torch.Tensor, dx: torch.Tensor):
         """Codes z and their time derivatives (grad_x z) xdot (forward-mode, differentiable)."""
-        h, dh = torch.func.jvp(self.body, (x,), (dx,))
+        h, dh = forward_with_tangent(self.body, x, dx)
         z, std = self._standardise(h)
         return z, (dh if std is None else dh / std)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         return self.decoder(z)
 
+    def decode_with_rate(self, z: torch.Tensor, dz: torch.Tensor):
+        """psi(z) and (grad_z psi) dz in one pass."""
+        return forward_with_tangent(self.decoder, z, dz)
+
     def decode_rate(self, z: torch.Tensor, dz: torch.Tensor) -> torch.Tensor:
         """(grad_z psi) dz."""
-        return torch.func.jvp(self.decoder, (z,), (dz,))[1]
+        return self.decode_with_rate(z, dz)[1]
 
 
 def so2_eigen_ratio(generator: np.ndarray) -> float:
@@ -417,18 +445,20 @@ class LatentLieGAN(DiscoveryMethod):
             if use_sindy:
                 dx = dcb.reshape(batch * self.codes, -1)
                 z, dz = ae.encode_with_rate(x, dx)
+                predicted = modules["sindy"](z)
+                decoded, decoded_rate = ae.decode_with_rate(z, predicted)
             else:
                 z = ae.encode(x)
+                decoded = ae.decode(z) if ae_trains else None
         loss_ae = x.new_zeros(())
         if ae_trains:
-            recon = F.mse_loss(ae.decode(z), x)
+            recon = F.mse_loss(decoded, x)
             loss_ae = self.w_recon * recon
             losses["recon"] = recon.item()
         if use_sindy:
             sindy = modules["sindy"]
-            predicted = sindy(z)
             loss_z = F.mse_loss(predicted, dz)
-            loss_x = F.mse_loss(ae.decode_rate(z, predicted), dx)
+            loss_x = F.mse_loss(decoded_rate, dx)
             loss_ae = loss_ae + self.w_sindy_z * loss_z + self.w_sindy_x * loss_x + self.w_sindy_l1 * sindy.l1()
             losses["sindy_z"], losses["sindy_x"] = loss_z.item(), loss_x.item()
         if gan_on:

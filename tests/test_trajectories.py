@@ -168,3 +168,30 @@ def test_result_json_names_the_time_step_and_derivative(tmp_path):
     assert abs(prediction["horizon_time"] - 1.0) < 1e-9
     assert prediction["evaluated_on"] == "held-out trajectories" and prediction["trajectories"] == 1
     assert (out / "predicted_trajectories.png").is_file()
+
+
+# -- the oscillator case (issue 13), end to end ----------------------------------------------
+
+@pytest.mark.slow
+def test_oscillator_trajectory_file_gives_so2_its_frequency_and_a_long_prediction(tmp_path):
+    from symdisco.datasets.dynamics import observed_oscillator
+
+    torch.set_num_threads(1)
+    path = tmp_path / "osc.npz"
+    np.savez(path, **observed_oscillator(map_seed=7, seed=11))  # not the README's map
+    out = tmp_path / "run"
+    assert main(["discover", str(path), "-D", "task=dynamics", "--method", "latent",
+                 "--latent-dim", "2", "--sindy", "--quiet", "--out", str(out)]) == 0
+    record = json.loads((out / "result.json").read_text())
+    assert record["algebra"] == "so(2)" and record["so2_eigen_ratio"][0] <= 0.05
+    table = record["sindy_coefficients"]
+    rows = np.asarray(table["coefficients"])
+    linear = rows[:, [table["terms"].index("z1"), table["terms"].index("z2")]]
+    frequency = np.abs(np.linalg.eigvals(linear).imag).max()
+    assert abs(frequency - 1.0) <= 0.02, record["equations"]  # period 2 pi
+    prediction = record["long_term_prediction"]
+    assert prediction["steps"] == 500 and prediction["evaluated_on"] == "held-out trajectories"
+    final = prediction["relative_mse_input_final"]
+    assert final["with_symmetry"] < 0.05, final
+    assert final["with_symmetry"] <= final["without_symmetry"] * 1.05, final
+    assert (out / "predicted_trajectories.png").is_file()

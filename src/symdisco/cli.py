@@ -100,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--seed", type=int, default=0)
 
     downstream = sub.add_parser("downstream", help="use a symmetry in prediction (the paper's tables)",
-                                description="Train plain and symmetry-aware models on NAME (nbody2 or lorentz-jets) "
+                                description="Train plain and symmetry-aware models on NAME (nbody2, lorentz-jets or rotated-digits) "
                                             "and write DIR/table.json and DIR/table.md.")
     downstream.add_argument("name", metavar="NAME")
     downstream.add_argument("--out", required=True, metavar="DIR")
@@ -183,7 +183,7 @@ def cmd_bench(args) -> int:
 
 
 def cmd_downstream(args) -> int:
-    from . import downstream
+    from .experiments import downstream
 
     options = _key_values(args.data_option, "--data-option")
     downstream.run(args.name, args.out, epochs=args.epochs, seed=args.seed, device=args.device,

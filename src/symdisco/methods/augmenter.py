@@ -37,7 +37,7 @@ from ..errors import UserInputError
 from ..lie.compare import cosine
 from ..lie.generators import make_generators
 from ..lie.sampling import UniformLaw, group_elements
-from ..models.baselines import MLP
+from ..models.baselines import MLP, SmallCNN
 from ..training import Checkpointer, LossLog, Progress, resolve_device, seed_everything
 from .base import DiscoveryMethod, check_option
 from .regularizers import nontrivial_penalty, orthogonality_penalty, sparsity_penalty
@@ -105,8 +105,6 @@ class ResidualMLP(nn.Module):
 def make_base_model(kind, dataset: SymmetryDataset, hidden: int = 128) -> nn.Module:
     """"auto": a CNN for images, a residual MLP for equivariant maps of x to a y shaped like
     x, an MLP otherwise; "cnn", "mlp", "residual_mlp"; or an `nn.Module` (copied)."""
-    from .lconv import SmallCNN
-
     if isinstance(kind, nn.Module):
         return copy.deepcopy(kind)
     x, y = dataset.x, dataset.y

@@ -618,6 +618,7 @@ class LatentLieGAN(DiscoveryMethod):
                                           "codes": self.codes}, extras=extras)
         self.modules_, self.projection_, self.summary_ = modules, projection, summary
         self.baseline_ = trained.get("baseline", (None,))[0]
+        self.baseline_summary_ = base
         return result
 
     def _extras(self, basis, summary, projection, dataset) -> dict:

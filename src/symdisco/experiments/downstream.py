@@ -173,6 +173,14 @@ def predict(model, x, batch_size=1024, device="cpu"):
     return torch.cat([model(x[i:i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)])
 
 
+def _seeded(build, seed: int):
+    """build() with torch's RNG seeded by the repeat's seed (inside the engine's scoped fork of it)."""
+    def seeded(rng):
+        torch.manual_seed(seed)
+        return build()
+    return seeded
+
+
 def _model_folder(out: Path, name: str, symmetry: str, seed: int) -> Path:
     """OUT/models/<model>-<symmetry>-seed<k>: each model's checkpoint and loss log (a rerun resumes)."""
     slug = "".join(ch if ch.isalnum() else "-" for ch in f"{name}-{symmetry}".lower()).strip("-")
@@ -267,7 +275,7 @@ def run_nbody2(out: Path, *, epochs=None, seed=0, device="cpu", progress=True, r
     for name, symmetry, build, augment in candidates:
         values, seconds = [], 0.0
         for run_seed in range(seed, seed + repeats):
-            model, took = fit(lambda rng, build=build: build(), xin, target, mse, seed=run_seed, augment=augment,
+            model, took = fit(_seeded(build, run_seed), xin, target, mse, seed=run_seed, augment=augment,
                               desc=f"{name} ({symmetry}) seed {run_seed}",
                               out=_model_folder(out, name, symmetry, run_seed), **common)
             seconds += took
@@ -353,7 +361,7 @@ def run_lorentz_jets(out: Path, *, epochs=None, seed=0, device="cpu", progress=T
     for name, symmetry, build, factor in candidates:
         accuracies, aucs, seconds = [], [], 0.0
         for run_seed in range(seed, seed + repeats):
-            model, took = fit(lambda rng, build=build: build(), x * factor, y, ce, seed=run_seed,
+            model, took = fit(_seeded(build, run_seed), x * factor, y, ce, seed=run_seed,
                               desc=f"{name} ({symmetry}) seed {run_seed}",
                               out=_model_folder(out, name, symmetry, run_seed), **common)
             seconds += took

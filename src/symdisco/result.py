@@ -97,6 +97,9 @@ class SymmetryResult:
             generators = np.asarray(record["generators"], dtype=np.float64)
         except (json.JSONDecodeError, KeyError, ValueError) as exc:
             raise UserInputError(f"{path}: not a symdisco result ({exc})") from None
+        if generators.size == 0:  # no generators: JSON's [] forgets n, generators.npy keeps (0, n, n)
+            stored = Path(directory) / "generators.npy"
+            generators = np.load(stored) if stored.is_file() else np.zeros((0, 1, 1))
         history_path = Path(directory) / "history.json"
         history = json.loads(history_path.read_text()) if history_path.is_file() else []
         known = {"method", "dataset", "generators", "similarity", "algebra", "algebra_confidence",

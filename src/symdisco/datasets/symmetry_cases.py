@@ -98,14 +98,23 @@ def no_symmetry_task(count: int, rng, dim: int = 4, units: int = 8):
 
 def translation_points_task(count: int, rng, n_points: int = 4):
     """Sets of plane points in homogeneous coordinates (u, 1); y = sum over pairs of phi(u_i - u_j)
-    with phi(d) = sin(d_x) + d_x d_y^2: translations(2), searched in the affine span."""
+    with phi(d) = cos(d_x) + d_y^2 / 2 + d_x^2 d_y^2 / 5: translations(2), searched in the affine span."""
     u = rng.normal(size=(count, n_points, 2))
     d = u[:, :, None, :] - u[:, None, :, :]
-    y = (np.sin(d[..., 0]) + d[..., 0] * d[..., 1] ** 2).sum((1, 2)) / n_points
+    y = pair_potential(d).sum((1, 2)) / n_points
     x = np.concatenate([u, np.ones((count, n_points, 1))], axis=2)
     truth = np.zeros((2, 3, 3))
     truth[0, 0, 2] = truth[1, 1, 2] = 1.0
     return x, y[:, None], truth
+
+
+def pair_potential(d):
+    """phi(d) = cos(d_x) + d_y^2 / 2 + d_x^2 d_y^2 / 5 (numpy or torch), even, not isotropic."""
+    return _cos(d[..., 0]) + d[..., 1] ** 2 / 2 + d[..., 0] ** 2 * d[..., 1] ** 2 / 5
+
+
+def _cos(v):
+    return v.cos() if hasattr(v, "cos") else np.cos(v)
 
 
 def affine_span(n: int = 2) -> np.ndarray:

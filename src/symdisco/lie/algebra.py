@@ -73,7 +73,7 @@ def pairwise_commutators(basis: torch.Tensor) -> torch.Tensor:
 
 
 def _flat(basis: torch.Tensor) -> torch.Tensor:
-    return basis.reshape(*basis.shape[:-2], -1)
+    return basis.reshape(*basis.shape[:-2], basis.shape[-1] * basis.shape[-2])
 
 
 def orthonormal_basis(basis: torch.Tensor) -> torch.Tensor:
@@ -179,7 +179,7 @@ def canonical_basis(basis: torch.Tensor) -> torch.Tensor:
     each generator to max |entry| = 1 with its pivot entry positive.
     """
     k, n = basis.shape[0], basis.shape[-1]
-    flat = basis.detach().cpu().to(torch.float64).reshape(k, -1).numpy()
+    flat = basis.detach().cpu().to(torch.float64).reshape(k, n * n).numpy()
     _, singular, vt = np.linalg.svd(flat, full_matrices=False)
     if singular.size == 0 or singular[0] == 0:
         return basis.clone()
@@ -248,7 +248,7 @@ class LieAlgebra:
         A form counts when its residual is below `rtol` of the largest singular value, or,
         for approximate (discovered) generators, below 0.3 of it and `gap` times the next one.
         """
-        if self.n > FORM_MAX_DIM:
+        if self.n > FORM_MAX_DIM or self.k == 0:  # no generators: every form is invariant, none is singled out
             return None
         forms, values = invariant_form_spectrum(self.basis.detach())
         if values[-1] > 0 and values[0] > rtol * values[-1]:

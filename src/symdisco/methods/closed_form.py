@@ -26,10 +26,16 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-NULL_TOLERANCE = 0.05
+NULL_TOLERANCE = 0.1
+
+EXACT_ZERO = 1e-9
+"""Normalised singular values below this are equal (exact derivatives give zeros ~1e-16)."""
+
+NOISE_FACTOR = 3.0
+"""A singular value within this factor of the disagreement between independent fits may be zero."""
 """A normalised singular value (sigma / sigma_max) above this is never a symmetry."""
 
-MIN_GAP = 4.0
+MIN_GAP = 3.0
 """The chosen gap must separate kept from dropped singular values by at least this factor."""
 
 
@@ -125,42 +131,52 @@ def gram(constraints: torch.Tensor, basis: torch.Tensor, per_sample: bool = Fals
 @dataclass
 class Spectrum:
     """Normalised singular values (ascending, sigma / sigma_max), the right singular vectors
-    (coefficients on the search basis, as columns, same order) and the chosen dimension."""
+    (coefficients on the search basis, as columns, same order), the noise floor along each
+    (None without independent fits) and the chosen dimension."""
 
     values: np.ndarray
     vectors: np.ndarray
     k: int
-    gap: float | None           # sigma_{k+1} / sigma_k of the chosen gap (None for k = 0 by default)
+    gap: float | None           # sigma_{k+1} / sigma_k of the chosen gap (None: no candidate)
     forced: bool = False
+    noise: np.ndarray | None = None
 
 
 def solve(gram_matrix: torch.Tensor, n_generators: int | None = None, tolerance: float = NULL_TOLERANCE,
-          min_gap: float = MIN_GAP) -> Spectrum:
+          min_gap: float = MIN_GAP, spread: torch.Tensor | None = None) -> Spectrum:
     """Singular values of A from A^T A, and how many generators they show.
 
-    The rule: among the singular values at most `tolerance` times the largest, the largest
-    ratio sigma_{i+1} / sigma_i between consecutive ones (ascending) sets k = i; no value below
-    `tolerance`, or a best ratio under `min_gap`, means no symmetry (k = 0). `n_generators`
-    forces k.
+    The rule: a singular value can be zero when it is at most `tolerance` times the largest or,
+    given `spread` (the Gram matrix of the disagreement between independent fits), within
+    NOISE_FACTOR of that noise along its own direction. Among those candidates the largest ratio
+    sigma_{i+1} / sigma_i between consecutive values (ascending) sets k = i; no candidate, or a
+    best ratio under `min_gap`, means no symmetry (k = 0). `n_generators` forces k.
     """
     eigenvalues, vectors = torch.linalg.eigh(gram_matrix.double())
     singular = eigenvalues.clamp(min=0).sqrt().cpu().numpy()
-    vectors = vectors.cpu().numpy()
     top = singular[-1] if singular.size and singular[-1] > 0 else 1.0
     values = singular / top
-    floor = np.finfo(np.float64).eps
+    noise = None
+    if spread is not None:
+        noise = torch.einsum("pi,pq,qi->i", vectors, spread.double(), vectors).clamp(min=0).sqrt().cpu().numpy()
+        noise = noise / top
+    vectors = vectors.cpu().numpy()
+    floor = EXACT_ZERO  # below this, values are rounding noise: no gap among them
     ratios = np.maximum(values[1:], floor) / np.maximum(values[:-1], floor)
     if n_generators is not None:
         k = int(n_generators)
         gap = float(ratios[k - 1]) if 0 < k <= len(ratios) else None
-        return Spectrum(values, vectors, k, gap, forced=True)
-    candidates = [i for i in range(len(ratios)) if values[i] <= tolerance]
+        return Spectrum(values, vectors, k, gap, forced=True, noise=noise)
+    small = values <= tolerance
+    if noise is not None:
+        small |= values <= NOISE_FACTOR * noise
+    candidates = [i for i in range(len(ratios)) if small[i]]
     if not candidates:
-        return Spectrum(values, vectors, 0, None)
+        return Spectrum(values, vectors, 0, None, noise=noise)
     best = max(candidates, key=lambda i: ratios[i])
     if ratios[best] < min_gap:
-        return Spectrum(values, vectors, 0, float(ratios[best]))
-    return Spectrum(values, vectors, best + 1, float(ratios[best]))
+        return Spectrum(values, vectors, 0, float(ratios[best]), noise=noise)
+    return Spectrum(values, vectors, best + 1, float(ratios[best]), noise=noise)
 
 
 def varimax(loadings: np.ndarray, steps: int = 100, tol: float = 1e-10) -> np.ndarray:

@@ -21,6 +21,8 @@ from . import derivatives as dv
 from .base import DiscoveryMethod, check_option
 
 SOURCES = ("mlp", "neighbours")
+MAX_FULL_DIM = 32
+"""Largest base space searched in full: gl(n) has n^2 directions and equivariant constraints n^3 rows."""
 
 
 def as_blocks(dataset: SymmetryDataset, x: torch.Tensor) -> torch.Tensor:
@@ -55,6 +57,8 @@ class LieSD(DiscoveryMethod):
         "derivatives": (str, "liesd: where derivatives come from: mlp (fitted here) or neighbours (no training)"),
         "max_samples": (int, "liesd: samples whose constraints are stacked"),
         "fit_steps": (int, "liesd: optimiser steps of the fitted network"),
+        "fit_samples": (int, "liesd: samples the network is fitted on"),
+        "n_fits": (int, "liesd: independent fits (their mean gives the derivatives, their spread the noise floor)"),
         "tolerance": (float, "liesd: normalised singular values above this are never symmetries"),
         "min_gap": (float, "liesd: smallest ratio of singular values that separates symmetries"),
     }
@@ -62,7 +66,7 @@ class LieSD(DiscoveryMethod):
     def __init__(self, n_generators: int | None = None, *, derivatives: str = "mlp", predictor=None,
                  parameterization: str = "auto", span=None, max_samples: int = 2000, fit_samples: int = 4000,
                  fit_steps: int = 400, hidden: int = 64, layers: int = 2, lr: float = 1e-2, batch_size: int = 1000,
-                 score_noise: float = 0.1, n_neighbours: int | None = None,
+                 n_fits: int = 2, score_noise: float = 0.1, n_neighbours: int | None = None,
                  tolerance: float = cf.NULL_TOLERANCE, min_gap: float = cf.MIN_GAP,
                  seed: int = 0, device: str = "cpu"):
         self.n_generators = n_generators
@@ -77,6 +81,7 @@ class LieSD(DiscoveryMethod):
         self.layers = layers
         self.lr = lr
         self.batch_size = batch_size
+        self.n_fits = n_fits
         self.score_noise = score_noise
         self.n_neighbours = n_neighbours
         self.tolerance = tolerance
@@ -106,9 +111,9 @@ class LieSD(DiscoveryMethod):
             return False
         return bool((dataset.y - dataset.x).pow(2).mean() < 0.25 * dataset.y.pow(2).mean())
 
-    def _fitted(self, dataset, z, targets, generator):
+    def _fitted(self, dataset, z, targets, generator, seed):
         """A small network fitted on (z, targets); for unlabelled data, a score network."""
-        torch.manual_seed(self.seed)
+        torch.manual_seed(seed)
         if dataset.task == "unsupervised":
             model = dv.small_mlp(z.shape[1], z.shape[1], self.hidden, self.layers)
             loss = dv.denoising_score_loss(self.score_noise)
@@ -121,7 +126,7 @@ class LieSD(DiscoveryMethod):
         idx = torch.randperm(len(z), generator=generator)[:self.fit_samples]
         fit_targets = None if targets is None else targets[idx] if targets.dtype == torch.long else targets[idx].float()
         self.fit_losses_ = dv.fit_network(model, loss, z[idx].float(), fit_targets, steps=self.fit_steps,
-                                          lr=self.lr, batch_size=self.batch_size, seed=self.seed)
+                                          lr=self.lr, batch_size=self.batch_size, seed=seed)
         if dataset.task == "classification":
             return lambda zb: torch.log_softmax(model(zb.float()), dim=-1).double()
         return lambda zb: model(zb.float()).double()
@@ -139,30 +144,36 @@ class LieSD(DiscoveryMethod):
                 return torch.log_softmax(out, dim=-1)
             if dataset.task in ("equivariant", "dynamics"):
                 return scales_y.standardise(out.reshape(len(z), -1, scales_y.component.numel())).reshape(len(z), -1)
+            if dataset.task == "unsupervised":  # a score is a gradient: d/dz = x_factor * d/dx
+                return out * x_factor
             return out / self.y_std_
         return fn
 
-    def _derivatives(self, dataset, z, targets, anchors, generator, scales_x, scales_y):
-        """(values (A, O), Jacobians (A, O, D)) at the anchors, from the chosen source."""
+    def _derivatives(self, dataset, z, targets, anchors, generator, scales_x, scales_y) -> list:
+        """[(values (A, O), Jacobians (A, O, D))] at the anchors: one pair per independent fit."""
         if self.predictor is not None:
             fn = self._user_predictor(dataset, scales_x, scales_y)
             try:
-                return dv.jacobian(fn, anchors)
+                return [dv.jacobian(fn, anchors)]
             except RuntimeError:  # not differentiable by autograd (e.g. numpy inside)
-                return dv.finite_difference_jacobian(fn, anchors)
+                return [dv.finite_difference_jacobian(fn, anchors)]
         if self.derivatives == "neighbours":
             if dataset.task == "unsupervised":
                 raise UserInputError("derivatives 'neighbours' needs targets; for unlabelled data use mlp")
             if dataset.task == "classification":
                 targets = torch.nn.functional.one_hot(targets, int(dataset.y.max()) + 1).double()
-            return dv.neighbour_fits(z, targets, anchors, self.n_neighbours)
-        return dv.jacobian(self._fitted(dataset, z, targets, generator), anchors)
+            return [dv.neighbour_fits(z, targets, anchors, self.n_neighbours)]
+        return [dv.jacobian(self._fitted(dataset, z, targets, generator, self.seed + 7919 * i), anchors)
+                for i in range(self.n_fits)]
 
     # -- the solve -------------------------------------------------------------------
     def _search_basis(self, dataset, n, scales_x) -> torch.Tensor:
         kind = self.parameterization
         check_option("parameterization", kind, ["auto", "full", "blocks", "subspace"])
         if kind != "subspace":
+            if n > MAX_FULL_DIM:
+                raise UserInputError(f"{dataset.name}: all of gl({n}) is too large a search space for liesd "
+                                     f"(n <= {MAX_FULL_DIM}); give a span or a block action")
             return cf.search_basis("full", n)
         if self.span is None:
             raise UserInputError("parameterization 'subspace' needs a span (m, n, n)")
@@ -181,6 +192,22 @@ class LieSD(DiscoveryMethod):
         if dataset.task == "unsupervised":
             return cf.score_constraints(values.reshape(count, m, n), blocks_z)
         return cf.invariant_constraints(jac.reshape(count, jac.shape[1], m, n), blocks_z)
+
+    def _grams(self, dataset, blocks_z, fits, basis, chunk: int = 256):
+        """A^T A of the mean constraints and, with several fits, the Gram matrix of their spread
+        (how much independent fits disagree along each direction: the noise floor). Accumulated
+        over chunks of samples, so memory stays small."""
+        gram = torch.zeros(basis.shape[0], basis.shape[0], dtype=torch.float64)
+        spread = torch.zeros_like(gram) if len(fits) > 1 else None
+        for start in range(0, len(blocks_z), chunk):
+            part = slice(start, start + chunk)
+            each = [self.constraints(dataset, blocks_z[part], values[part].double(), jac[part].double())
+                    for values, jac in fits]
+            mean = sum(each) / len(each)
+            gram += cf.gram(mean, basis)
+            if spread is not None:
+                spread += sum(cf.gram(c - mean, basis) for c in each) / (len(each) * (len(each) - 1))
+        return gram, spread
 
     def fit(self, dataset: SymmetryDataset, *, out=None, progress: bool = True) -> "SymmetryResult":  # noqa: F821
         start = time.perf_counter()
@@ -211,18 +238,19 @@ class LieSD(DiscoveryMethod):
         if y is not None:
             targets = self._targets(dataset, y, scales_y)
         anchors_idx = torch.randperm(count, generator=generator)[:self.max_samples]
-        values, jac = self._derivatives(dataset, z, targets, z[anchors_idx], generator, scales_x, scales_y)
-        blocks_z = z[anchors_idx].reshape(len(anchors_idx), -1, n)
-        constraint = self.constraints(dataset, blocks_z, values.double(), jac.double())
         basis = self._search_basis(dataset, n, scales_x)
         if self.n_generators is not None and self.n_generators > basis.shape[0]:
             raise UserInputError(f"--generators {self.n_generators} exceeds the {basis.shape[0]} dimensions "
                                  "of the search space")
-        spectrum = cf.solve(cf.gram(constraint, basis), self.n_generators, self.tolerance, self.min_gap)
+        fits = self._derivatives(dataset, z, targets, z[anchors_idx], generator, scales_x, scales_y)
+        blocks_z = z[anchors_idx].reshape(len(anchors_idx), -1, n)
+        gram, spread = self._grams(dataset, blocks_z, fits, basis)
+        spectrum = cf.solve(gram, self.n_generators, self.tolerance, self.min_gap, spread)
         coefficients = torch.as_tensor(spectrum.vectors[:, :spectrum.k].T)           # (k, p)
         found_z = torch.einsum("kp,pij->kij", coefficients, basis)
         found = cf.readable_basis(scales_x.to_user(found_z))
         extras = {"singular_values": [float(v) for v in spectrum.values], "chosen_k": spectrum.k,
+                  "noise": None if spectrum.noise is None else [float(v) for v in spectrum.noise],
                   "gap": spectrum.gap, "k_forced": spectrum.forced, "derivatives":
                   "predictor" if self.predictor is not None else self.derivatives,
                   "constraint_samples": len(anchors_idx), "fitted_increments": increments}

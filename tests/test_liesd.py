@@ -186,3 +186,41 @@ def test_bad_input_is_a_user_error():
         LieSD(n_generators=5).fit(data, progress=False)
     with pytest.raises(UserInputError):
         LieSD().fit(datasets.load("rotation-2d"), progress=False)
+
+
+def _with_wrong_generator(result, wrong):
+    basis = torch.cat([result.algebra.basis, torch.as_tensor(wrong, dtype=result.algebra.basis.dtype)[None]])
+    return SymmetryResult(LieAlgebra(basis), result.method, result.dataset)
+
+
+@pytest.mark.slow
+def test_verify_flags_a_wrong_extra_generator_on_nbody2(tmp_path):
+    data = datasets.load("nbody2")
+    found = LieSD(seed=0).fit(data, progress=False)
+    suspect = _with_wrong_generator(found, [[1.0, 0.0], [0.0, 0.3]])        # a squeeze: not a symmetry
+    report = suspect.verify(data, judge=False)
+    assert report["flagged"] == [1] and not report["passed"]
+    assert report["generators"][0]["ratio"] < 0.1
+    suspect.save(tmp_path)                                                 # the command line writes verify.json
+    assert main(["verify", str(tmp_path), "nbody2", "--no-judge"]) == 0
+    assert json.loads((tmp_path / "verify.json").read_text())["flagged"] == [1]
+
+
+@pytest.mark.slow
+def test_verify_passes_so3_on_two_vectors_and_flags_a_mixing_generator():
+    x, y, truth = sc.two_vectors_task(5000, np.random.default_rng(0))
+    data = dataset(x, y, truth)
+    correct = SymmetryResult(LieAlgebra(torch.as_tensor(truth)), "truth", "case")
+    report = correct.verify(data)
+    assert report["passed"] and all(r["ratio"] < 0.1 for r in report["generators"])
+    mixing = np.zeros((6, 6))
+    mixing[:3, 3:], mixing[3:, :3] = np.eye(3), -np.eye(3)                # rotates a into b: changes a.a
+    report = _with_wrong_generator(correct, mixing).verify(data, judge=False)
+    assert report["flagged"] == [3]
+
+
+def test_verify_needs_matching_generators_on_the_command_line(tmp_path, capsys):
+    SymmetryResult(LieAlgebra(known.so(3).basis), "x", "nbody2").save(tmp_path)
+    assert main(["verify", str(tmp_path)]) == 2
+    assert "3x3" in capsys.readouterr().err
+    assert not (tmp_path / "verify.json").exists()

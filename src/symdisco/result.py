@@ -114,6 +114,13 @@ class SymmetryResult:
             extras={k: v for k, v in record.items() if k not in known},
         )
 
+    def verify(self, data, **options) -> dict:
+        """Check each generator on `data` with tests that took no part in finding it (held-out
+        predictor, fresh discriminator); see `symdisco.verify`. Flags spurious generators."""
+        from .verify import verify
+
+        return verify(self, data, **options)
+
     def summary_line(self, identified: tuple[str, float] | None = None) -> str:
         name, confidence = identified or self.algebra.identify()
         sim = "n/a" if self.similarity is None else f"{self.similarity:.3f}"

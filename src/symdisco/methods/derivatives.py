@@ -32,7 +32,7 @@ def fit_network(model: nn.Module, loss_fn, inputs: torch.Tensor, targets: torch.
     Returns the loss every tenth of the steps.
     """
     generator = torch.Generator().manual_seed(seed)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, foreach=True)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(1.0, step / max(1, steps)))))
     losses, report = [], max(1, steps // 10)

@@ -224,3 +224,22 @@ def test_verify_needs_matching_generators_on_the_command_line(tmp_path, capsys):
     assert main(["verify", str(tmp_path)]) == 2
     assert "3x3" in capsys.readouterr().err
     assert not (tmp_path / "verify.json").exists()
+
+
+def test_auto_takes_a_clear_closed_form_and_falls_back_to_liegan_otherwise():
+    x, y, truth = sc.rotation_in_disguise_task(2000, np.random.default_rng(0))
+    result = get("auto")(seed=0).fit(dataset(x, y, truth), progress=False)
+    assert result.extras["auto"]["used"] == "liesd" and result.algebra.k == 1 and result.similarity > 0.99
+    images = SymmetryDataset("tiny-images", torch.randn(64, 1, 8, 8), torch.randn(64, 1), torch.randn(16, 1, 8, 8),
+                             torch.randn(16, 1), "invariant", "image")
+    fallback = get("auto")(seed=0, epochs=1).fit(images, progress=False)
+    assert fallback.extras["auto"]["used"] == "liegan" and "not applicable" in fallback.extras["auto"]["why"]
+    assert fallback.algebra.n == 3 and fallback.method == "auto"
+
+
+def test_liegan_budget_follows_the_data_size():
+    from symdisco.methods.liegan import DEFAULT_EPOCHS, LieGAN
+
+    assert LieGAN().epoch_budget(61) == DEFAULT_EPOCHS                 # nbody2: 61 steps an epoch, unchanged
+    assert LieGAN().epoch_budget(19) == 95                             # 4,800 samples: 1,800 steps, not 570
+    assert LieGAN(epochs=5).epoch_budget(19) == 5                      # an explicit budget is kept

@@ -17,6 +17,7 @@ _REGISTRY = {
     "lconv": ("symdisco.methods.lconv", "LConvMethod"),
     "augmenter": ("symdisco.methods.augmenter", "LieAugmenter"),
     "liesd": ("symdisco.methods.liesd", "LieSD"),
+    "auto": ("symdisco.methods.auto", "AutoMethod"),
 }
 _CLASS_NAMES = {cls: (module, cls) for module, cls in _REGISTRY.values()}
 

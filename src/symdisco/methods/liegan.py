@@ -23,6 +23,9 @@ from .discriminators import make_discriminator
 from .regularizers import nontrivial_penalty, orthogonality_penalty, sparsity_penalty, threshold_basis
 
 
+DEFAULT_EPOCHS = 30
+"""The epoch budget when none is given (raised for small data by `min_steps`)."""
+
 LORENTZ_OPTIONS = {"n_generators": 6, "epochs": 40, "law_scale": 0.2, "w_nontrivial": 1.0}
 """The configuration that finds so(1,3) on sets of four-vectors (toy jets in the isotropic
 frame): small boosts, and a non-triviality weight strong enough to keep them exact."""
@@ -105,11 +108,13 @@ class LieGAN(DiscoveryMethod):
         "threshold": (float, "zero generator entries below this fraction of the largest"),
         "n_starts": (int, "short runs from several initial bases; the main run starts from the best"),
         "lr_decay": (float, "generator lr decays (cosine) to this fraction of lr_generator by the last epoch"),
+        "min_steps": (int, "without --epochs: train at least this many steps (small files get more epochs)"),
+        "init": (str, "start from a closed-form basis: liesd"),
     }
 
     def __init__(self, n_generators: int = 1, *, parameterization: str = "auto", span=None,
                  law: str = "normal", law_scale: float = 1.0, law_step: float = 1.0, max_steps: int = 4,
-                 learn_law: bool = False, epochs: int = 30, batch_size: int = 256,
+                 learn_law: bool = False, epochs: int | None = None, min_steps: int = 1800, batch_size: int = 256,
                  lr_generator: float = 2e-2, lr_discriminator: float = 2e-3,
                  discriminator: str = "auto", hidden: int = 64, layers: int = 2,
                  nontrivial: str = "cosine", w_nontrivial: float = 0.1,
@@ -118,7 +123,8 @@ class LieGAN(DiscoveryMethod):
                  incremental: bool = False, fooled_accuracy: float = 0.6, threshold: float = 0.0,
                  early_stopping: bool = True, tolerance: float = 1e-3, patience: int = 3,
                  check_every: int = 20, init_scale: float = 1.0, init_basis=None, seed: int = 0, device: str = "cpu",
-                 checkpoint_every: int = 1, lr_decay: float = 1.0, n_starts: int = 1, start_epochs: int = 10):
+                 checkpoint_every: int = 1, lr_decay: float = 1.0, n_starts: int = 1, start_epochs: int = 10,
+                 init: str | None = None):
         self.n_generators = n_generators
         self.parameterization = parameterization
         self.span = span
@@ -128,6 +134,7 @@ class LieGAN(DiscoveryMethod):
         self.max_steps = max_steps
         self.learn_law = learn_law
         self.epochs = epochs
+        self.min_steps = min_steps
         self.batch_size = batch_size
         self.lr_generator = lr_generator
         self.lr_discriminator = lr_discriminator
@@ -155,6 +162,14 @@ class LieGAN(DiscoveryMethod):
         self.lr_decay = lr_decay
         self.n_starts = n_starts
         self.start_epochs = start_epochs
+        self.init = init
+
+    def epoch_budget(self, steps_per_epoch: int) -> int:
+        """`epochs` when given; by default DEFAULT_EPOCHS but at least `min_steps` updates, so that a
+        small file gets as many as nbody2 does (early stopping still ends a converged run sooner)."""
+        if self.epochs is not None:
+            return self.epochs
+        return max(DEFAULT_EPOCHS, math.ceil(self.min_steps / steps_per_epoch))
 
     # -- construction ----------------------------------------------------------------
     def _parameterization(self, dataset: SymmetryDataset) -> tuple[str, int]:
@@ -265,10 +280,28 @@ class LieGAN(DiscoveryMethod):
             chosen = min(fooled, key=lambda r: r["accuracy"])
         return chosen["basis"], [{k: v for k, v in r.items() if k != "basis"} for r in records]
 
+    def _fit_from_closed_form(self, dataset, start, **fit_options):
+        """`init="liesd"`: start from the closed-form basis with the same number of generators."""
+        check_option("init", self.init, ["liesd"])
+        from .liesd import LieSD
+
+        closed = LieSD(n_generators=self.n_generators, seed=self.seed).fit(dataset, progress=False)
+        options = {k: v for k, v in self.__dict__.items() if not k.endswith("_")}
+        options.update(init=None, init_basis=closed.algebra.basis.float())
+        main = LieGAN(**options)
+        result = main.fit(dataset, **fit_options)
+        self.symmetry_, self.discriminator_ = main.symmetry_, main.discriminator_
+        result.options["init"] = self.init
+        result.extras["init_similarity"] = closed.similarity
+        result.seconds = time.perf_counter() - start
+        return result
+
     # -- training --------------------------------------------------------------------
     def fit(self, dataset: SymmetryDataset, *, out=None, progress: bool = True, callback=None):
         """Train on `dataset`; `callback(step, basis)` may return True to stop (benchmarks)."""
         start = time.perf_counter()
+        if self.init is not None and self.init_basis is None:
+            return self._fit_from_closed_form(dataset, start, out=out, progress=progress, callback=callback)
         if self.n_starts > 1:
             init, starts = self.multi_start(dataset)
             options = {k: v for k, v in self.__dict__.items() if not k.endswith("_")}
@@ -290,7 +323,8 @@ class LieGAN(DiscoveryMethod):
         y = None if dataset.y is None else dataset.y.to(device)
         n = len(x)
         steps_per_epoch = math.ceil(n / self.batch_size)
-        last_step = max(1, self.epochs * steps_per_epoch - 1)
+        epochs = self.epoch_budget(steps_per_epoch)
+        last_step = max(1, epochs * steps_per_epoch - 1)
         # cosine decay of the generator's lr, from lr_generator to lr_decay * lr_generator
         schedule_g = torch.optim.lr_scheduler.LambdaLR(opt_g, lambda step: self.lr_decay + (1 - self.lr_decay)
                                                        * 0.5 * (1 + math.cos(math.pi * min(1.0, step / last_step))))
@@ -309,11 +343,11 @@ class LieGAN(DiscoveryMethod):
             first_epoch = epoch + 1
 
         previous = symmetry.basis().detach().clone()
-        bar = Progress(self.epochs * steps_per_epoch, desc=f"liegan {dataset.name}", enabled=progress,
+        bar = Progress(epochs * steps_per_epoch, desc=f"liegan {dataset.name}", enabled=progress,
                        initial=first_epoch * steps_per_epoch)
         stop = state["stopped_early"]
         epoch = first_epoch - 1
-        for epoch in range(first_epoch, self.epochs):
+        for epoch in range(first_epoch, epochs):
             if stop:
                 break
             totals = {"loss_d": 0.0, "loss_g": 0.0, "d_real_acc": 0.0, "d_fake_acc": 0.0}

@@ -27,13 +27,10 @@ import numpy as np
 import torch
 
 NULL_TOLERANCE = 0.1
+"""A normalised singular value (sigma / sigma_max) above this is never a symmetry."""
 
 EXACT_ZERO = 1e-9
 """Normalised singular values below this are equal (exact derivatives give zeros ~1e-16)."""
-
-NOISE_FACTOR = 3.0
-"""A singular value within this factor of the disagreement between independent fits may be zero."""
-"""A normalised singular value (sigma / sigma_max) above this is never a symmetry."""
 
 MIN_GAP = 3.0
 """The chosen gap must separate kept from dropped singular values by at least this factor."""
@@ -146,11 +143,14 @@ def solve(gram_matrix: torch.Tensor, n_generators: int | None = None, tolerance:
           min_gap: float = MIN_GAP, spread: torch.Tensor | None = None) -> Spectrum:
     """Singular values of A from A^T A, and how many generators they show.
 
-    The rule: a singular value can be zero when it is at most `tolerance` times the largest or,
-    given `spread` (the Gram matrix of the disagreement between independent fits), within
-    NOISE_FACTOR of that noise along its own direction. Among those candidates the largest ratio
-    sigma_{i+1} / sigma_i between consecutive values (ascending) sets k = i; no candidate, or a
-    best ratio under `min_gap`, means no symmetry (k = 0). `n_generators` forces k.
+    The rule: a singular value can be zero when it is at most `tolerance` times the largest.
+    Among those candidates the largest ratio sigma_{i+1} / sigma_i between consecutive values
+    (ascending) sets k = i; no candidate, or a best ratio under `min_gap`, means no symmetry
+    (k = 0). `n_generators` forces k. `spread` (the Gram matrix of the disagreement between
+    independent fits) gives the noise floor along each singular direction, reported with the
+    spectrum; it does not decide: fits that share the data share their bias, so a direction
+    can sit well above that floor and still be a symmetry (boosts under a Gaussian law), or
+    close to it and not be one.
     """
     eigenvalues, vectors = torch.linalg.eigh(gram_matrix.double())
     singular = eigenvalues.clamp(min=0).sqrt().cpu().numpy()
@@ -168,8 +168,6 @@ def solve(gram_matrix: torch.Tensor, n_generators: int | None = None, tolerance:
         gap = float(ratios[k - 1]) if 0 < k <= len(ratios) else None
         return Spectrum(values, vectors, k, gap, forced=True, noise=noise)
     small = values <= tolerance
-    if noise is not None:
-        small |= values <= NOISE_FACTOR * noise
     candidates = [i for i in range(len(ratios)) if small[i]]
     if not candidates:
         return Spectrum(values, vectors, 0, None, noise=noise)

@@ -114,7 +114,7 @@ class LieGAN(DiscoveryMethod):
 
     def __init__(self, n_generators: int = 1, *, parameterization: str = "auto", span=None,
                  law: str = "normal", law_scale: float = 1.0, law_step: float = 1.0, max_steps: int = 4,
-                 learn_law: bool = False, epochs: int | None = None, min_steps: int = 1800, batch_size: int = 256,
+                 learn_law: bool = False, epochs: int | None = None, min_steps: int = 3000, batch_size: int = 256,
                  lr_generator: float = 2e-2, lr_discriminator: float = 2e-3,
                  discriminator: str = "auto", hidden: int = 64, layers: int = 2,
                  nontrivial: str = "cosine", w_nontrivial: float = 0.1,

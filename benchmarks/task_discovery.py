@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 
 import symdisco.datasets as datasets
+from symdisco.experiments.digits import digits_comparison
 from symdisco.io_utils import atomic_write_json
 from symdisco.methods.augmenter import LieAugmenter
 from symdisco.methods.lconv import LConvMethod
@@ -43,10 +44,12 @@ def lconv_rotation(seed):
 
 
 def lconv_digits(seed):
-    result = LConvMethod(seed=seed).fit(datasets.load("rotated-digits", seed=seed), progress=False)
-    rows = result.extras["comparison"]
+    digits = datasets.load("rotated-digits", seed=seed)
+    result = LConvMethod(seed=seed).fit(digits, progress=False)
+    comparison = digits_comparison(digits, seed=seed)
+    rows = comparison["models"]
     drop = {name: row["accuracy"] - row["accuracy_scrambled"] for name, row in rows.items()}
-    return {"models": rows, "table": result.extras["table_markdown"], "accuracy_drop": drop,
+    return {"models": rows, "table": comparison["table"], "accuracy_drop": drop,
             "lconv_keeps_accuracy": abs(drop["L-conv"]) <= 0.03,
             "cnn_drops_more": drop["CNN"] >= drop["L-conv"] + 0.03,
             "lconv_cosine_to_rotation_field": result.extras["cosine_to_truth"][0],

@@ -3,7 +3,7 @@ import json
 import pytest
 import torch
 
-from symdisco import downstream
+from symdisco.experiments import downstream
 
 KEYS = {"model", "symmetry", "metric", "value"}
 

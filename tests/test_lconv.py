@@ -3,9 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from symdisco.models.lconv import (LConv, LConvNet, NodeGenerators, count_parameters,
-                                   grid_neighbours, rotation_field_generator,
-                                   shannon_whittaker_generator)
+from symdisco.lie.known import rotation_field_generator, shannon_whittaker_generator
+from symdisco.models.lconv import LConv, LConvNet, NodeGenerators, count_parameters, grid_neighbours
 
 
 def band_limited(d, shift=0.0, seed=0, n_signals=3, max_frequency=None):
@@ -175,11 +174,10 @@ def test_learns_rotation_field_from_rotated_images():
 @pytest.mark.slow
 def test_scrambling_hurts_the_cnn_not_lconv():
     import symdisco.datasets as datasets
-    from symdisco.methods.lconv import LConvMethod
+    from symdisco.experiments.digits import digits_comparison
 
     _quiet_threads()
-    result = LConvMethod(seed=0).fit(datasets.load("rotated-digits"), progress=False)
-    rows = result.extras["comparison"]
+    rows = digits_comparison(datasets.load("rotated-digits"), seed=0)["models"]
     drop = {name: row["accuracy"] - row["accuracy_scrambled"] for name, row in rows.items()}
     assert abs(drop["L-conv"]) <= 0.03
     assert drop["CNN"] >= drop["L-conv"] + 0.03

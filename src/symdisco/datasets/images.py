@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from symdisco.errors import UserInputError
+from symdisco.lie.known import rotation_field_generator, shannon_whittaker_generator
 
 from .base import SymmetryDataset, check_float, check_int
 from .registry import register
@@ -31,19 +32,10 @@ from .registry import register
 
 # -- reference generators in pixel space ---------------------------------------------------
 
-def shannon_whittaker_generator(d: int) -> np.ndarray:
-    """``L[rho, nu] = sum_p (2 pi p / d^2) sin(2 pi p (rho - nu) / d)``: translations of d samples."""
-    from symdisco.models.lconv import shannon_whittaker_generator as generator
-
-    return generator(d)
-
-
 def pixel_rotation_generator(dataset: SymmetryDataset) -> np.ndarray | None:
     """The pixel-space rotation field ``x d_y - y d_x`` (d x d, d = pixels) of an image
     dataset, with the dataset's pixel permutation applied when it is scrambled; None when
     the dataset carries no image shape."""
-    from symdisco.models.lconv import rotation_field_generator
-
     shape = dataset.metadata.get("image_shape")
     if shape is None:
         return None
@@ -155,8 +147,6 @@ def load_rotation_2d(size=11, n_train=1000, n_test=200, angle=0.02, decay=0.0, n
     x, y = images(0.0), images(angle)
     if noise:
         y = y + noise * rng.standard_normal(y.shape)
-    from symdisco.models.lconv import rotation_field_generator
-
     truth = _algebra(rotation_field_generator(size), "so(2) on pixels")
     return SymmetryDataset(
         name=name, x=x[:n_train], y=y[:n_train], x_test=x[n_train:], y_test=y[n_train:],

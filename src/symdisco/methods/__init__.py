@@ -18,6 +18,7 @@ _REGISTRY = {
     "augmenter": ("symdisco.methods.augmenter", "LieAugmenter"),
     "liesd": ("symdisco.methods.liesd", "LieSD"),
     "auto": ("symdisco.methods.auto", "AutoMethod"),
+    "lienlsd": ("symdisco.methods.lienlsd", "LieNLSD"),
 }
 _CLASS_NAMES = {cls: (module, cls) for module, cls in _REGISTRY.values()}
 

@@ -16,6 +16,7 @@ from .base import DiscoveryMethod
 
 class AutoMethod(DiscoveryMethod):
     name = "auto"
+    standardization = "none"  # the methods it runs standardise for themselves
     CLI_OPTIONS = {"confident_gap": (float, "auto: a closed-form gap at least this large is taken as it is")}
 
     def __init__(self, n_generators: int | None = None, *, confident_gap: float = 5.0, epochs: int | None = None,

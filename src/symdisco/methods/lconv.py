@@ -8,10 +8,9 @@ as the node-space generators ``L_i`` of an L-conv network trained on the task.
   ``(I + z L / n)^n`` reproduces the finite transformation by ``z = metadata["finite_step"]``
   (default ``20 step``).
 * Classification / invariant regression: an ``LConvNet`` (L-conv layers, nonlinearities,
-  dense readout) learns the task; the ``L_i`` it shares across layers are the result. With
-  ``compare=True`` a CNN and an MLP are trained as well, on the plain pixels and on
-  pixels scrambled by a fixed permutation (``digits_comparison``): L-conv and the MLP do
-  not care about the pixel order, the CNN does.
+  dense readout) learns the task; the ``L_i`` it shares across layers are the result. The
+  paper's comparison with a CNN and an MLP on scrambled pixels is an experiment:
+  ``symdisco downstream rotated-digits`` (``symdisco.experiments.digits``).
 
 The generators in the result are ``d x d`` (d = nodes); ``similarity`` is filled in when
 the dataset's truth lives on the same nodes, and ``extras["cosine_to_truth"]`` holds
@@ -30,10 +29,10 @@ from torch import nn
 from ..datasets.base import SymmetryDataset
 from ..errors import UserInputError
 from ..lie.compare import cosine, similarity
-from ..models.baselines import MLP
 from ..models.lconv import LConv, LConvNet, count_parameters, grid_neighbours
 from ..training import Checkpointer, LossLog, Progress, resolve_device, seed_everything
 from .base import DiscoveryMethod, check_option
+from .knobs import Bool, Choice, Float, Int
 
 REGRESSION_TASKS = ("equivariant", "dynamics")
 
@@ -102,25 +101,7 @@ def effective_generators(model: nn.Module) -> torch.Tensor:
     return L
 
 
-# -- baselines for the classification comparison -------------------------------------------
-
-class SmallCNN(nn.Module):
-    """``blocks`` x (3x3 convolution, ReLU, 2x2 max pooling), widths doubling, then a linear readout."""
-
-    def __init__(self, image_shape, in_channels=1, classes=10, width=16, blocks=3):
-        super().__init__()
-        h, w = image_shape
-        self.image_shape = (in_channels, h, w)
-        parts, channels = [], in_channels
-        for b in range(blocks):
-            parts += [nn.Conv2d(channels, width * 2 ** b, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
-            channels = width * 2 ** b
-        self.body = nn.Sequential(*parts)
-        self.head = nn.Linear(channels * (h >> blocks) * (w >> blocks), classes)
-
-    def forward(self, x):
-        return self.head(self.body(x.reshape(len(x), *self.image_shape)).flatten(1))
-
+# -- training a classifier -----------------------------------------------------------------
 
 def train_classifier(model, x, y, x_test, y_test, *, epochs, batch_size=64, lr=3e-3,
                      weight_decay=0.0, generator=None, progress=None, log=None, name=""):
@@ -169,52 +150,6 @@ def _lconv_classifier(nodes, in_channels, classes, method, generator, image_shap
                     pattern=pattern, readout="flatten", generator=generator)
 
 
-def digits_comparison(plain: SymmetryDataset, scrambled: SymmetryDataset | None = None, *,
-                      method: "LConvMethod | None" = None, epochs: int = 30, seed: int = 0,
-                      progress: bool = False) -> dict:
-    """L-conv vs CNN vs MLP on rotated digits, plain and with scrambled pixels.
-
-    `plain` is an image classification dataset (N, C, H, W); `scrambled` its pixel-permuted
-    copy (default: a fixed random permutation of the plain pixels). Returns
-    {"models": {name: {"parameters", "accuracy", "accuracy_scrambled"}}, "table": markdown}.
-    """
-    method = method or LConvMethod(epochs=epochs, seed=seed)
-    shape = plain.metadata.get("image_shape") or list(plain.x.shape[-2:])
-    x, x_test = plain.x.flatten(1), plain.x_test.flatten(1)
-    if scrambled is None:
-        permutation = torch.as_tensor(np.random.default_rng(seed + 7919).permutation(x.shape[1]))
-        xs, xs_test = x[:, permutation], x_test[:, permutation]
-    else:
-        xs, xs_test = scrambled.x.flatten(1), scrambled.x_test.flatten(1)
-    classes = int(max(plain.y.max(), plain.y_test.max())) + 1
-    d = x.shape[1]
-    builders = {  # name: (model, learning rate)
-        "L-conv": (lambda g: _lconv_classifier(d, 1, classes, method, g, shape), method.lr),
-        "CNN": (lambda g: SmallCNN(shape, 1, classes, blocks=3 if min(shape) >= 8 else 1), 3e-3),
-        "MLP": (lambda g: MLP(d, classes, hidden=method.mlp_hidden, n_layers=2, activation=nn.ReLU), 1e-2),
-    }
-    rows = {}
-    bar = Progress(len(builders) * 2 * epochs, desc="digits comparison", enabled=progress)
-    for name, (build, lr) in builders.items():
-        row = {}
-        for variant, (a, a_test) in (("accuracy", (x, x_test)), ("accuracy_scrambled", (xs, xs_test))):
-            g = seed_everything(seed)
-            model = build(g)
-            row["parameters"] = count_parameters(model)
-            start = time.perf_counter()
-            row[variant], row[variant.replace("accuracy", "train_accuracy")] = train_classifier(
-                model, a, plain.y, a_test, plain.y_test, epochs=epochs, batch_size=method.batch_size,
-                lr=lr, generator=g, progress=bar)
-            row[variant.replace("accuracy", "seconds")] = round(time.perf_counter() - start, 2)
-        rows[name] = row
-    bar.close()
-    lines = ["| model | parameters | accuracy (rotated) | accuracy (rotated + scrambled) |",
-             "|---|---:|---:|---:|"]
-    lines += [f"| {name} | {row['parameters']} | {row['accuracy']:.3f} | {row['accuracy_scrambled']:.3f} |"
-              for name, row in rows.items()]
-    return {"models": rows, "table": "\n".join(lines)}
-
-
 # -- finite transformations from a learned generator ---------------------------------------
 
 def power_approximation(generator: torch.Tensor, z: float, n: int) -> torch.Tensor:
@@ -261,14 +196,22 @@ class LConvMethod(DiscoveryMethod):
         "structure": (str, "L-conv generators: dense, low_rank, sparse (grid neighbours)"),
         "rank": (int, "L-conv low_rank: rank of each generator"),
         "lr": (float, "learning rate"),
-        "compare": (bool, "lconv classification: also train a CNN and an MLP, on plain and scrambled pixels"),
+    }
+
+    standardization = "global"  # its generators act on nodes: only a scalar scale commutes for sure
+    KNOBS = {
+        "n_generators": Int(1), "layers": Int(1, optional=True), "channels": Int(1, optional=True),
+        "structure": Choice("dense", "low_rank", "sparse"), "rank": Int(1), "epochs": Int(1, optional=True),
+        "batch_size": Int(1), "lr": Float(0, strict=True), "weight_decay": Float(0),
+        "seed": Int(), "device": Choice("cpu", "cuda", "mps", "auto"),
+        "checkpoint_every": Int(1), "standardize": Bool(),
     }
 
     def __init__(self, n_generators: int = 1, *, layers: int | None = None, channels: int | None = None,
                  structure: str = "dense", rank: int = 16, epochs: int | None = None,
                  batch_size: int = 64, lr: float = 3e-3, weight_decay: float = 0.0,
-                 compare: bool = True, mlp_hidden: int = 64, seed: int = 0, device: str = "cpu",
-                 checkpoint_every: int = 10):
+                 seed: int = 0, device: str = "cpu",
+                 checkpoint_every: int = 10, standardize: bool = True):
         self.n_generators = n_generators
         self.layers = layers
         self.channels = channels
@@ -278,11 +221,10 @@ class LConvMethod(DiscoveryMethod):
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay
-        self.compare = compare
-        self.mlp_hidden = mlp_hidden
         self.seed = seed
         self.device = device
         self.checkpoint_every = checkpoint_every
+        self.standardize = standardize
 
     # -- helpers ---------------------------------------------------------------------
     def _truths(self, dataset: SymmetryDataset, nodes: int):
@@ -438,14 +380,6 @@ class LConvMethod(DiscoveryMethod):
                   "train_accuracy": accuracy(model, x, dataset.y.to(device)),
                   "parameters": count_parameters(model), "nodes": int(x.shape[-1])}
         generators = model.node_generators()[0].matrices().detach().cpu().double()
-        comparison = None
-        if self.compare and dataset.x.ndim == 4:
-            comparison = digits_comparison(dataset, method=self, epochs=epochs, seed=self.seed,
-                                           progress=progress)
-            extras["comparison"] = comparison["models"]
-            extras["table_markdown"] = comparison["table"]
-            if progress:
-                print(comparison["table"])
         truths = self._truths(dataset, x.shape[-1])
         result = self._result(generators, dataset, start, history, extras, truths)
         self.model_ = model

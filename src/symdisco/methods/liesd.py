@@ -53,6 +53,7 @@ class LieSD(DiscoveryMethod):
     """
 
     name = "liesd"
+    standardization = "none"  # its own, finer one (closed_form.Scales); a user's predictor needs user coordinates
     CLI_OPTIONS = {
         "derivatives": (str, "liesd: where derivatives come from: mlp (fitted here) or neighbours (no training)"),
         "max_samples": (int, "liesd: samples whose constraints are stacked"),

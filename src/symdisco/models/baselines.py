@@ -1,6 +1,8 @@
-"""Plain (non-equivariant) baselines for the downstream experiments.
+"""Plain (non-equivariant) baselines for the downstream experiments and comparisons.
 
 * `MLP(in_dim, out_dim, hidden, n_layers)`: the same depth and width budget as EquivariantMLP.
+* `SmallCNN`: a few convolution + pooling blocks, the CNN of L-conv's digits comparison and
+  the augmenter's image tasks (it assumes the pixel order; scrambled pixels defeat it).
 * `PlainGNN`: LieGNN's message passing on the raw components of the points (node features
   x_i, edge features [x_i - x_j, x_i, x_j] instead of inner products), no coordinate update.
 """
@@ -22,6 +24,24 @@ class MLP(nn.Module):
 
     def forward(self, x):
         return self.net(x.flatten(1))
+
+
+class SmallCNN(nn.Module):
+    """``blocks`` x (3x3 convolution, ReLU, 2x2 max pooling), widths doubling, then a linear readout."""
+
+    def __init__(self, image_shape, in_channels=1, classes=10, width=16, blocks=3):
+        super().__init__()
+        h, w = image_shape
+        self.image_shape = (in_channels, h, w)
+        parts, channels = [], in_channels
+        for b in range(blocks):
+            parts += [nn.Conv2d(channels, width * 2 ** b, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
+            channels = width * 2 ** b
+        self.body = nn.Sequential(*parts)
+        self.head = nn.Linear(channels * (h >> blocks) * (w >> blocks), classes)
+
+    def forward(self, x):
+        return self.head(self.body(x.reshape(len(x), *self.image_shape)).flatten(1))
 
 
 class PlainGNN(nn.Module):

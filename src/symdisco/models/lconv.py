@@ -267,44 +267,6 @@ def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
 
 
-# ---------------------------------------------------------------------------------
-# Reference generators on grids (ground truth for the built-in experiments)
-
-
-def shannon_whittaker_generator(d: int) -> np.ndarray:
-    """The ``d x d`` generator of continuous translations of a periodic 1-D signal.
-
-    ``L[rho, nu] = sum_p (2 pi p / d^2) sin(2 pi p (rho - nu) / d)``, ``p`` from ``-d//2``
-    to ``d//2`` (Shannon-Whittaker interpolation); ``expm(z L)`` shifts a band-limited
-    signal by ``z`` pixels towards higher index (``f(x) -> f(x - z)``).
-    """
-    diff = np.subtract.outer(np.arange(d), np.arange(d)).astype(np.float64)
-    p = np.arange(-(d // 2), d // 2 + 1, dtype=np.float64)
-    return np.einsum("p,prn->rn", 2 * np.pi * p / d**2,
-                     np.sin(2 * np.pi * p[:, None, None] * diff[None] / d))
-
-
-def derivative_matrix(d: int) -> np.ndarray:
-    """Spectral ``d/dx`` on ``d`` periodic samples (unit spacing): ``-shannon_whittaker_generator``."""
-    return -shannon_whittaker_generator(d)
-
-
-def rotation_field_generator(height: int, width: int | None = None) -> np.ndarray:
-    """The pixel-space rotation generator ``x d_y - y d_x`` on an ``H x W`` image grid.
-
-    Pixels are flattened row-major (``index = row * W + col``); ``x`` is the column and
-    ``y`` the row coordinate, both centred on the image centre, and ``d_x``, ``d_y`` the
-    spectral derivatives along rows and columns. Returns ``(H W, H W)``.
-    """
-    width = height if width is None else width
-    dx = np.kron(np.eye(height), derivative_matrix(width))    # along columns (x)
-    dy = np.kron(derivative_matrix(height), np.eye(width))    # along rows (y)
-    rows, cols = np.meshgrid(np.arange(height) - (height - 1) / 2,
-                             np.arange(width) - (width - 1) / 2, indexing="ij")
-    x, y = cols.ravel(), rows.ravel()
-    return x[:, None] * dy - y[:, None] * dx
-
-
 def grid_neighbours(height: int, width: int | None = None, radius: int = 1,
                     periodic: bool = False) -> np.ndarray:
     """Sparsity pattern ``(2, nnz)`` linking each pixel to the pixels within ``radius``

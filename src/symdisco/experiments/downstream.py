@@ -2,6 +2,7 @@
 
     rows = run("nbody2", "runs/down-nbody2")          # or `symdisco downstream nbody2 --out DIR`
     rows = run("lorentz-jets", "runs/down-jets", result="runs/jets-liegan")
+    rows = run("rotated-digits", "runs/down-digits")  # L-conv vs CNN vs MLP (experiments/digits.py)
 
 Experiments:
 * "nbody2": one-step trajectory prediction x -> y on LieGAN's two-body orbits. Models: MLP,
@@ -38,7 +39,7 @@ from torch import nn
 
 from symdisco.errors import UserInputError
 
-EXPERIMENTS = ("nbody2", "lorentz-jets")
+EXPERIMENTS = ("nbody2", "lorentz-jets", "rotated-digits", "burgers", "heat", "kdv")
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -381,14 +382,33 @@ def run_lorentz_jets(out: Path, *, epochs=None, seed=0, device="cpu", progress=T
 
 # ----------------------------------------------------------------------------- entry point
 
-_RUNNERS = {"nbody2": run_nbody2, "lorentz-jets": run_lorentz_jets}
+def _run_rotated_digits(out, **kwargs):
+    from symdisco.experiments.digits import run_rotated_digits
+
+    return run_rotated_digits(out, **kwargs)
+
+
+def _pde_runner(equation):
+    def run_pde(out, **kwargs):
+        from symdisco.experiments.pde_solver import run_pde_solver
+
+        return run_pde_solver(out, equation=equation, **kwargs)
+    return run_pde
+
+
+_RUNNERS = {"nbody2": run_nbody2, "lorentz-jets": run_lorentz_jets, "rotated-digits": _run_rotated_digits,
+            "burgers": _pde_runner("burgers"), "heat": _pde_runner("heat"), "kdv": _pde_runner("kdv")}
 _TITLES = {"nbody2": "nbody2 one-step prediction (test MSE, lower is better)",
-           "lorentz-jets": "Lorentz jets: top vs QCD (accuracy and AUC, higher is better)"}
+           "lorentz-jets": "Lorentz jets: top vs QCD (accuracy and AUC, higher is better)",
+           "rotated-digits": "rotated digits: L-conv vs CNN vs MLP, plain and scrambled pixels (accuracy)",
+           **{e: f"{e}: FNO time-stepper, unrolled relative L2 error on held-out trajectories "
+                 "(no / discovered / true symmetry augmentation; lower is better)"
+              for e in ("burgers", "heat", "kdv")}}
 
 
 def run(name: str, out, *, epochs=None, seed: int = 0, device: str = "cpu", progress: bool = True,
         **options) -> list[dict]:
-    """Run experiment `name` ("nbody2" or "lorentz-jets"), write OUT/table.json and
+    """Run experiment `name` (one of EXPERIMENTS), write OUT/table.json and
     OUT/table.md, print the markdown table and return the rows. Options: see the module doc
     (result=DIR, discover=liegan|perturbed, n_train, hidden, lr, file=PATH for jets, ...);
     remaining options go to the dataset loader."""

@@ -36,6 +36,16 @@ def write_report(directory) -> str:
                      "(see generators.png)")
     if record["invariant_metric"] is not None and generators.shape[-1] <= 12:
         lines += ["## invariant metric J (L^T J + J L = 0)", "```", _matrix(record["invariant_metric"]), "```"]
+    if record.get("vector_fields") is not None:               # lienlsd: the symmetries themselves
+        lines += ["## vector fields", ""] + [f"- `{f['text']}`" for f in record["vector_fields"]]
+        if record.get("superposition"):
+            lines += ["", "superposition (u -> u + a(t, x), not counted): "
+                      + ", ".join(f"`{f['text']}`" for f in record["superposition"])]
+        if record.get("equation"):
+            lines += ["", "equation identified: " + "; ".join(f"`{e}`" for e in record["equation"])]
+        if record.get("grassmann_distance") is not None:
+            lines += [f"Grassmann distance to the true symmetries: {record['grassmann_distance']:.3g}"]
+        lines.append("")
     for key in ("equations", "rotation_angle"):
         if key in record:
             lines += [f"## {key}", "```", str(record[key]), "```"]

@@ -35,6 +35,7 @@ from ..errors import UserInputError
 from ..lie.prolongation import JetSpace
 from ..lie.vector_fields import FieldLibrary, grassmann_distance, readable_basis
 from .base import DiscoveryMethod
+from .knobs import Anything, Float, Int
 
 __all__ = ["LieNLSD", "identify_equation"]
 
@@ -61,6 +62,11 @@ class LieNLSD(DiscoveryMethod):
         "keep": (float, "fraction of the Nyquist wavenumber kept before differentiating "
                        "(default: the modes above the noise floor)"),
     }
+
+    standardization = "none"  # vector fields and equations are nonlinear in the coordinates: no rescaling
+    KNOBS = {"degree": Int(1), "trig": Anything(), "exp": Anything(), "derivative_order": Int(1),
+             "feature_degree": Int(1), "threshold": Float(0), "samples": Int(10),
+             "tolerance": Float(0, 1, strict=True), "keep": Float(0, 1, strict=True, optional=True), "seed": Int()}
 
     def __init__(self, degree: int = 2, trig="", exp="", derivative_order: int = 3,
                  feature_degree: int = 2, threshold: float = 0.1, samples: int = 4000,

@@ -82,4 +82,4 @@ def test_result_json_and_errors(tmp_path):
     with pytest.raises(UserInputError, match="trajectory data"):
         LieNLSD().fit(datasets.load("nbody2"), progress=False)
     with pytest.raises(UserInputError, match="degree"):
-        LieNLSD(degree=0).fit(data, progress=False)
+        LieNLSD(degree=0)

@@ -7,6 +7,7 @@ bad data and unwritable --out folders with one line and exit 2, leaving nothing 
 from __future__ import annotations
 
 import copy
+import inspect
 import os
 
 import numpy as np
@@ -42,8 +43,9 @@ def test_every_method_checks_its_knobs_and_rebuilds_from_its_params(name):
     rebuilt = cls(**copy.deepcopy(method.get_params()))
     assert rebuilt.describe_params() == method.describe_params()
     assert method.clone().describe_params() == method.describe_params()
-    with pytest.raises(UserInputError, match="epochs must be an integer >= 1"):
-        cls(epochs=-3)
+    if "epochs" in inspect.signature(cls.__init__).parameters:   # closed-form methods have none
+        with pytest.raises(UserInputError, match="epochs must be an integer >= 1"):
+            cls(epochs=-3)
     with pytest.raises(UserInputError, match="must be"):
         method.set_params(seed="zero")
 

@@ -50,7 +50,8 @@ def make_runs(root: Path) -> list[Path]:
     record = {"method": "latent", "dataset": "reaction-diffusion", "generators": known.so(2).numpy().tolist(),
               "similarity": None, "algebra": "so(2)", "algebra_confidence": 0.97, "seconds": 41.0, "seed": 1,
               "options": {"latent_dim": 2}, "equations": ["z0' = -0.998 z1", "z1' = 1.002 z0"],
-              "vector_fields": {"X1": "x d/dy - y d/dx"}}
+              "vector_fields": [{"text": "x d/dy - y d/dx", "coefficients": {"x d/dy": 1.0, "y d/dx": -1.0}}],
+              "true_vector_fields": ["y d/dx - x d/dy"]}
     (latent / "result.json").write_text(json.dumps(record))
     lines = [json.dumps({"epoch": e, "loss_recon": 1.0 / (e + 1)}) for e in range(8)]
     (latent / "losses.jsonl").write_text("\n".join(lines + ['{"epoch": 8, "loss_re']))   # torn by a kill
@@ -189,9 +190,28 @@ def test_html_page_renders_in_headless_chromium(runs, tmp_path, capsys):
     assert all(url.startswith(("file:", "data:")) for url in requests), requests
     assert [h.splitlines()[0] for h in headers] == ["liegan-so3", "liesd-jets", "latent-rd"]
     for fragment in ("so(3)", "so(1,3) (checked by hand)", "Singular spectrum", "z0' = -0.998 z1",
-                     "x d/dy - y d/dx", "Verify scores", "ground truth", "0.9910", "Structure constants"):
+                     "X1 = x d/dy - y d/dx", "true vector fields", "6 null (below the gap)", "Verify scores", "ground truth", "0.9910", "Structure constants"):
         assert fragment.lower() in body.lower(), fragment          # row titles are upper-cased by CSS
     assert broken == 0 and heat_tables == (3 + 3 + 1) + (6 + 6 + 1) + 1   # found, truth, metric per run
     assert (tmp_path / "report.png").stat().st_size > 10_000
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(tmp_path / "report.png", SCREENSHOT)
+
+
+def test_ground_truth_from_the_dataset_name_or_the_result():
+    from symdisco.saved_runs import ground_truth
+
+    def run(n, dataset, **extra):
+        return {"record": {"method": "liegan", "dataset": dataset, "generators": np.zeros((1, n, n)).tolist(),
+                           **extra}}
+
+    name, source, basis = ground_truth(run(2, "nbody2"))
+    assert name == "so(2)" and "nbody2" in source
+    np.testing.assert_allclose(np.abs(basis[0]), np.abs(known.so(2).numpy()[0]))
+    _, source, stacked = ground_truth(run(8, "nbody2"))                # nbody2 as one 8-vector
+    assert "4 blocks" in source and stacked.shape == (1, 8, 8)
+    np.testing.assert_allclose(stacked[0], np.kron(np.eye(4), basis[0]))
+    assert ground_truth(run(3, "nbody2")) is None                      # another space
+    assert ground_truth(run(2, "mine.npz")) is None                    # a user file: unknown
+    stored = run(4, "nbody2", ground_truth={"name": "so(1,3)", "generators": known.lorentz().numpy().tolist()})
+    assert ground_truth(stored)[:2] == ("so(1,3)", "result.json")      # stored truth wins

@@ -205,7 +205,8 @@ def cmd_discover(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from .html_report import load_run, write_page
+    from .html_report import write_page
+    from .saved_runs import load_run
     from .report import summary_text, write_files
 
     runs = [load_run(directory) for directory in args.directory]  # every folder checked first

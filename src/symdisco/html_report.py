@@ -11,312 +11,16 @@ needs no network and no script. Nothing here writes into a run's folder.
 """
 from __future__ import annotations
 
-import base64
-import html
-import io
 import json
-import math
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
 from .errors import UserInputError
-from .result import check_record
-
-TABLE_MAX_N = 16      # larger generators are drawn as images
-NUMBERS_MAX_N = 6     # up to this size the cells show their numbers
-BRACKET_TOL = 0.05    # structure constants below this fraction of the largest are not listed
-
-
-# ----------------------------------------------------------------------------- reading runs
-
-
-def _read_history(directory: Path) -> list[dict]:
-    """Per-epoch rows from history.json, else losses.jsonl (a torn or non-JSON line is skipped)."""
-    path = directory / "history.json"
-    if path.is_file():
-        try:
-            rows = json.loads(path.read_text())
-            if isinstance(rows, list):
-                return [r for r in rows if isinstance(r, dict)]
-        except (OSError, ValueError):
-            pass
-    path = directory / "losses.jsonl"
-    rows = []
-    if path.is_file():
-        for line in path.read_text(errors="replace").splitlines():
-            try:
-                row = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(row, dict):
-                rows.append(row)
-    return rows
-
-
-def load_run(directory) -> dict:
-    """{"label", "directory", "record", "history"} for a result folder; UserInputError when
-    DIR/result.json is missing or not a result."""
-    directory = Path(directory)
-    path = directory / "result.json"
-    if not path.is_file():
-        raise UserInputError(f"{path}: no result.json here (run `symdisco discover` first)")
-    try:
-        record = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise UserInputError(f"{path}: not a symdisco result ({exc})") from None
-    return {"label": directory.resolve().name or str(directory), "directory": str(directory),
-            "record": check_record(record, str(path)), "history": _read_history(directory)}
-
-
-def run_from_result(result, label: str | None = None) -> dict:
-    """The same view of an in-memory SymmetryResult (no folder)."""
-    return {"label": label or f"{result.method} on {result.dataset}", "directory": None,
-            "record": result.to_dict(), "history": list(result.history)}
-
-
-_TRUTH_CACHE: dict[str, tuple[str, np.ndarray] | None] = {}
-
-
-def ground_truth(run: dict, load_builtin: bool = True) -> tuple[str, str, np.ndarray] | None:
-    """(name, source, basis (m, n, n)) of the run's ground truth: `ground_truth` stored in
-    result.json, else the built-in dataset of that name (default options); None when unknown
-    or acting on another space."""
-    record = run["record"]
-    n = np.asarray(record["generators"]).shape[-1]
-    stored = record.get("ground_truth")
-    if stored is not None:
-        name = stored.get("name", "ground truth") if isinstance(stored, dict) else "ground truth"
-        basis = stored.get("generators") if isinstance(stored, dict) else stored
-        try:
-            basis = np.asarray(basis, dtype=np.float64)
-        except (TypeError, ValueError):
-            basis = None
-        if basis is not None and basis.ndim == 3 and basis.shape[-1] == n:
-            return str(name), "result.json", basis
-    dataset = record.get("dataset")
-    if not load_builtin or not isinstance(dataset, str):
-        return None
-    if dataset not in _TRUTH_CACHE:
-        from . import datasets
-
-        truth = None
-        if dataset in datasets.names():
-            try:
-                algebra = datasets.load(dataset).ground_truth
-            except (UserInputError, OSError, ValueError):
-                algebra = None
-            if algebra is not None:
-                truth = (algebra.name or "ground truth", algebra.numpy().astype(np.float64))
-        _TRUTH_CACHE[dataset] = truth
-    truth = _TRUTH_CACHE[dataset]
-    if truth is None or truth[1].shape[-1] != n:
-        return None
-    return truth[0], f"built-in dataset {dataset}", truth[1]
-
-
-# ----------------------------------------------------------------------------- pieces
-
-
-def _esc(value) -> str:
-    return html.escape(str(value))
-
-
-def _number(value, digits: int = 4) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return _esc(value)
-    if isinstance(value, int):
-        return str(value)
-    if not math.isfinite(value) or value == 0:
-        return _esc(value if value else 0)
-    if abs(value) < 1e-3 or abs(value) >= 1e5:
-        return f"{value:.{digits - 2}e}"
-    return f"{value:.{digits}g}"
-
-
-def _colour(t: float) -> str:
-    """Diverging blue-white-red for t in [-1, 1]."""
-    t = max(-1.0, min(1.0, t))
-    end = (178, 24, 43) if t > 0 else (33, 102, 172)
-    rgb = [round(255 + (c - 255) * abs(t)) for c in end]
-    return f"rgb({rgb[0]},{rgb[1]},{rgb[2]})"
-
-
-def _png(fig) -> str:
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    data = base64.b64encode(buffer.getvalue()).decode()
-    return f'<img alt="figure" src="data:image/png;base64,{data}">'
-
-
-def matrix_html(matrix, title: str = "", scale: float | None = None) -> str:
-    """A matrix as a coloured table (numbers up to NUMBERS_MAX_N), or an image when large."""
-    m = np.asarray(matrix, dtype=np.float64)
-    lim = scale or float(np.abs(m).max()) or 1.0
-    caption = f'<div class="mtitle">{_esc(title)}</div>' if title else ""
-    n = m.shape[-1]
-    if max(m.shape) > TABLE_MAX_N:
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(2.2, 2.2))
-        ax.imshow(m, cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
-        ax.set_xticks([]), ax.set_yticks([])
-        return f'<figure class="matrix">{caption}{_png(fig)}</figure>'
-    numbers = n <= NUMBERS_MAX_N
-    rows = []
-    for row in m:
-        cells = []
-        for v in row:
-            t = v / lim
-            text = ("" if abs(v) < 5e-3 * lim else f"{v:+.2f}") if numbers else ""
-            ink = "#fff" if abs(t) > 0.6 else "#222"
-            cells.append(f'<td style="background:{_colour(t)};color:{ink}" title="{v:.6g}">{text}</td>')
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    size = "num" if numbers else "dot"
-    return f'<figure class="matrix">{caption}<table class="heat {size}">{"".join(rows)}</table></figure>'
-
-
-def canonical(generators: np.ndarray) -> np.ndarray:
-    """The run's span in the deterministic display basis (`lie.algebra.canonical_basis`)."""
-    import torch
-
-    from .lie.algebra import canonical_basis
-
-    return canonical_basis(torch.as_tensor(generators, dtype=torch.float64)).numpy()
-
-
-def brackets_html(basis: np.ndarray) -> str:
-    """Nonzero structure constants as [L_i, L_j] = sum c L_l, in the displayed basis."""
-    import torch
-
-    from .lie.brackets import structure_constants
-
-    k = basis.shape[0]
-    if k < 2:
-        return '<p class="muted">one generator: no brackets</p>'
-    c = structure_constants(torch.as_tensor(basis)).numpy()
-    largest = float(np.abs(c).max())
-    lines, vanishing = [], 0
-    for i in range(k):
-        for j in range(i + 1, k):
-            terms = [(c[i, j, l], l) for l in range(k) if abs(c[i, j, l]) > BRACKET_TOL * max(largest, 1e-300)]
-            if not terms:
-                vanishing += 1
-                continue
-            rhs = " ".join(f"{'−' if v < 0 else '+'} {abs(v):.2f} L{l + 1}" for v, l in terms)
-            rhs = rhs[2:] if rhs.startswith("+") else "−" + rhs[2:]
-            lines.append(f"[L{i + 1}, L{j + 1}] = {rhs}")
-    shown = lines if len(lines) <= 20 else lines[:20] + [f"… {len(lines) - 20} more"]
-    if vanishing:
-        shown.append(f"{'all' if not lines else 'the other'} {vanishing} bracket(s) vanish")
-    return '<pre class="brackets">' + _esc("\n".join(shown)) + "</pre>"
-
-
-def _signature(metric) -> str:
-    eigenvalues = np.linalg.eigvalsh(np.asarray(metric, dtype=np.float64))
-    top = float(np.abs(eigenvalues).max()) or 1.0
-    plus, minus = int((eigenvalues > 0.1 * top).sum()), int((eigenvalues < -0.1 * top).sum())
-    zero = len(eigenvalues) - plus - minus
-    return f"({plus}, {minus})" + (f", {zero} ≈ 0" if zero else "")
-
-
-def curves_html(history: list[dict]) -> str:
-    """Loss curves (keys with 'loss') and the other logged numbers, side by side."""
-    import matplotlib.pyplot as plt
-
-    keys = sorted({k for row in history for k, v in row.items()
-                   if k not in ("epoch", "step") and isinstance(v, (int, float)) and not isinstance(v, bool)})
-    if not keys:
-        return '<p class="muted">no training log</p>'
-    x = [row.get("epoch", row.get("step", i)) for i, row in enumerate(history)]
-    groups = [g for g in ([k for k in keys if "loss" in k], [k for k in keys if "loss" not in k]) if g]
-    fig, axes = plt.subplots(len(groups), 1, figsize=(3.8, 1.9 * len(groups)), squeeze=False)
-    for ax, group in zip(axes[:, 0], groups):
-        for key in group[:8]:
-            y = [row.get(key) if isinstance(row.get(key), (int, float)) else np.nan for row in history]
-            ax.plot(x, y, label=key, linewidth=1.2)
-        shown = np.array([row.get(k) for row in history for k in group[:8]
-                          if isinstance(row.get(k), (int, float))], dtype=np.float64)
-        shown = shown[np.isfinite(shown)]
-        if "loss" in group[0] and shown.size and shown.min() > 0 and shown.max() / shown.min() > 30:
-            ax.set_yscale("log")
-        ax.tick_params(labelsize=7)
-        ax.grid(alpha=0.3)
-        ax.spines[["top", "right"]].set_visible(False)
-        ax.legend(fontsize=6, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
-    axes[-1, 0].set_xlabel("epoch", fontsize=8)
-    fig.tight_layout()
-    return _png(fig)
-
-
-def spectrum_html(values) -> str:
-    """Singular values of a closed-form method, log scale; those the one tolerance rule
-    (`lie.nullspace`) counts as null, i.e. the symmetries, in colour."""
-    import matplotlib.pyplot as plt
-    import torch
-
-    from .lie.nullspace import null_count
-
-    arrays = values if isinstance(values, dict) else {"singular values": values}
-    fig, ax = plt.subplots(figsize=(3.6, 2.3))
-    notes = []
-    for name, vals in arrays.items():
-        try:
-            v = np.sort(np.abs(np.asarray(vals, dtype=np.float64).ravel()))
-        except (TypeError, ValueError):
-            continue
-        if v.size == 0 or not np.all(np.isfinite(v)):
-            continue
-        kept = null_count(torch.as_tensor(v / v.max())) if v.max() > 0 else v.size
-        x = np.arange(1, v.size + 1)
-        line, = ax.semilogy(x, np.maximum(v, 1e-300), "-", color="#9aa5b1", linewidth=1)
-        ax.plot(x[kept:], np.maximum(v[kept:], 1e-300), "o", markersize=3.5, color="#7b8794")
-        ax.plot(x[:kept], np.maximum(v[:kept], 1e-300), "o", markersize=4.5, color="#c0392b")
-        notes.append(f"{name}: {kept} null (below the gap)")
-    ax.set_xlabel("index (ascending)", fontsize=8)
-    ax.tick_params(labelsize=7)
-    ax.grid(alpha=0.3, which="major")
-    ax.spines[["top", "right"]].set_visible(False)
-    fig.tight_layout()
-    return _png(fig) + "".join(f'<div class="sub">{_esc(n)}</div>' for n in notes)
-
-
-def value_html(value) -> str:
-    """Any JSON value, readably: scalars inline, flat dicts and lists of dicts as tables."""
-    if isinstance(value, str):
-        return f'<pre class="text">{_esc(value)}</pre>'
-    if isinstance(value, (int, float, bool)) or value is None:
-        return _number(value)
-    if isinstance(value, dict) and all(not isinstance(v, (dict, list)) or _short(v) for v in value.values()):
-        rows = "".join(f"<tr><th>{_esc(k)}</th><td>{_cell(v)}</td></tr>" for k, v in value.items())
-        return f'<table class="kv">{rows}</table>'
-    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-        columns = list(dict.fromkeys(k for row in value for k in row))
-        head = "".join(f"<th>{_esc(c)}</th>" for c in columns)
-        body = "".join("<tr>" + "".join(f"<td>{_cell(row.get(c))}</td>" for c in columns) + "</tr>" for row in value)
-        return f'<table class="grid"><tr>{head}</tr>{body}</table>'
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return f'<pre class="text">{_esc(chr(10).join(value))}</pre>'
-    return f'<pre class="text">{_esc(json.dumps(value, indent=1, default=str)[:4000])}</pre>'
-
-
-def _short(value) -> bool:
-    return len(json.dumps(value, default=str)) <= 80
-
-
-def _cell(value) -> str:
-    if isinstance(value, (dict, list)):
-        return _esc(json.dumps(value, default=str))
-    return _number(value)
-
-
-# ----------------------------------------------------------------------------- a run, row by row
+from .html_parts import (brackets_html, canonical, curves_html, esc, matrix_html, number,
+                         signature, spectrum_html, value_html)
+from .saved_runs import ground_truth, load_run, run_from_result
 
 
 def _similarity_html(value) -> str:
@@ -331,8 +35,8 @@ def _similarity_html(value) -> str:
 def _algebra_html(record: dict) -> str:
     name = record.get("algebra") or "—"
     confidence = record.get("algebra_confidence")
-    badge = "" if confidence is None else f' <span class="badge">confidence {_number(confidence, 2)}</span>'
-    return f'<span class="algebra">{_esc(name)}</span>{badge}'
+    badge = "" if confidence is None else f' <span class="badge">confidence {number(confidence, 2)}</span>'
+    return f'<span class="algebra">{esc(name)}</span>{badge}'
 
 
 def _generators_html(run: dict, truth) -> str:
@@ -340,11 +44,46 @@ def _generators_html(run: dict, truth) -> str:
     parts = ['<div class="mrow">' + "".join(matrix_html(m, f"L{i + 1}") for i, m in enumerate(found)) + "</div>"]
     if truth is not None:
         name, source, basis = truth
-        parts.append(f'<div class="sub">ground truth: <b>{_esc(name)}</b> <span class="muted">({_esc(source)})</span></div>')
+        parts.append(f'<div class="sub">ground truth: <b>{esc(name)}</b> <span class="muted">({esc(source)})</span></div>')
         parts.append('<div class="mrow truth">' + "".join(
             matrix_html(m, f"T{i + 1}") for i, m in enumerate(canonical(basis))) + "</div>")
     else:
         parts.append('<div class="sub muted">ground truth unknown</div>')
+    return "".join(parts)
+
+
+def _texts(items) -> list[str]:
+    """Vector fields or equations as stored: strings, or records with a "text"."""
+    if isinstance(items, (str, dict)):
+        items = [items]
+    if not isinstance(items, list):
+        return [json.dumps(items, default=str)]
+    return [str(i.get("text", json.dumps(i, default=str))) if isinstance(i, dict) else str(i) for i in items]
+
+
+def _equations_html(record: dict) -> str:
+    """Equations (SINDy, LieNLSD's identified PDE) and vector fields, found next to true."""
+    parts = []
+    for key in ("equations", "equation"):
+        if record.get(key) is not None:
+            parts.append(f'<div class="sub">{key}</div>' + value_html(record[key]))
+    fields = record.get("vector_fields")
+    if fields is not None:
+        if isinstance(fields, dict) and "text" not in fields:     # named fields {"X1": "..."}
+            lines = [f"{k} = {v.get('text', v) if isinstance(v, dict) else v}" for k, v in fields.items()]
+        else:
+            lines = [f"X{i + 1} = {t}" for i, t in enumerate(_texts(fields))]
+        parts.append('<div class="sub">vector fields found</div><pre class="text">'
+                     + esc("\n".join(lines) or "none") + "</pre>")
+    if record.get("true_vector_fields") is not None:
+        parts.append('<div class="sub">true vector fields</div><pre class="text">'
+                     + esc("\n".join(_texts(record["true_vector_fields"]))) + "</pre>")
+    if record.get("superposition"):
+        extra = _texts(record["superposition"])
+        parts.append(f'<details><summary>{len(extra)} superposition field(s)</summary><pre class="text">'
+                     + esc("\n".join(extra)) + "</pre></details>")
+    if isinstance(record.get("grassmann_distance"), (int, float)):
+        parts.append(f'<div class="sub">Grassmann distance to the truth: {number(record["grassmann_distance"])}</div>')
     return "".join(parts)
 
 
@@ -396,14 +135,15 @@ def run_cells(run: dict, load_builtin: bool = True) -> dict[str, str]:
              "structure": brackets_html(canonical(generators)),
              "metric": "", "spectrum": "", "equations": "", "verify": ""}
     if metric is not None:
-        cells["metric"] = (matrix_html(metric) + f'<div class="sub">signature {_signature(metric)}</div>')
+        cells["metric"] = (matrix_html(metric) + f'<div class="sub">signature {signature(metric)}</div>')
     else:
         cells["metric"] = '<p class="muted">none preserved</p>'
     if record.get("singular_values") is not None:
-        cells["spectrum"] = spectrum_html(record["singular_values"])
+        decided = record.get("null_dimension", record.get("dimension"))
+        cells["spectrum"] = spectrum_html(record["singular_values"],
+                                          decided if isinstance(decided, int) else None)
     cells["training"] = curves_html(run["history"]) if run["history"] else '<p class="muted">no training log</p>'
-    shown = [value_html(record[key]) for key in ("equations", "vector_fields") if record.get(key) is not None]
-    cells["equations"] = "".join(shown)
+    cells["equations"] = _equations_html(record)
     if record.get("verify") is not None:
         cells["verify"] = value_html(record["verify"])
     options = record.get("options") or {}
@@ -466,12 +206,12 @@ def comparison_html(runs: list[dict], load_builtin: bool = True) -> str:
     columns = f"grid-template-columns:150px repeat({len(runs)},minmax(330px,1fr))"
     parts = ['<div class="corner"></div>']
     for run in runs:
-        path = f'<span class="path">{_esc(run["directory"])}</span>' if run["directory"] else ""
-        parts.append(f'<div class="colhead">{_esc(run["label"])}{path}</div>')
+        path = f'<span class="path">{esc(run["directory"])}</span>' if run["directory"] else ""
+        parts.append(f'<div class="colhead">{esc(run["label"])}{path}</div>')
     for row in ROWS:
         if not any(c[row] for c in cells):
             continue
-        parts.append(f'<div class="rowhead">{_esc(ROW_TITLES[row])}</div>')
+        parts.append(f'<div class="rowhead">{esc(ROW_TITLES[row])}</div>')
         parts += [f'<div class="cell {row}">{c[row] or "<p class=muted>—</p>"}</div>' for c in cells]
     return f'<div class="grid-wrap"><div class="cmp" style="{columns}">{"".join(parts)}</div></div>'
 
@@ -481,9 +221,9 @@ def page_html(runs: list[dict], title: str = "symdisco report") -> str:
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     body = comparison_html(runs)
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{_esc(title)}</title>"
+            f"<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{esc(title)}</title>"
             f"<style>body{{margin:20px;background:#f0f2f5}}{STYLE}</style></head>"
-            f'<body><div class="sd-report"><h1>{_esc(title)}</h1>'
+            f'<body><div class="sd-report"><h1>{esc(title)}</h1>'
             f'<div class="meta">{len(runs)} run(s) · generated {stamp} · generators shown in a canonical '
             "basis of their span; colour: blue negative, red positive, scaled per matrix</div>"
             f"{body}</div></body></html>\n")

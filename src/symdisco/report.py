@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .html_report import canonical, ground_truth, load_run
+from .html_parts import canonical
+from .saved_runs import ground_truth, load_run
 
 REPORT_FILES = ("report.md", "report_generators.png", "report_losses.png")
 

@@ -24,7 +24,8 @@ from .base import SymmetryDataset, check_choice, check_float, check_int
 from .registry import register
 
 __all__ = ["pendulum_field", "lotka_volterra_field", "pendulum_energy", "lotka_volterra_energy",
-           "integrate", "lift_states", "load_pendulum", "load_lotka_volterra"]
+           "integrate", "lift_states", "load_pendulum", "load_lotka_volterra",
+           "observed_oscillator"]
 
 LV_PARAMETERS = (2.0 / 3.0, 4.0 / 3.0, 1.0, 1.0)  # a, b, c, d
 
@@ -219,3 +220,27 @@ def load_lotka_volterra(trajectories=50, steps=400, dt=0.05, lift="random", obse
         {"trajectories": trajectories, "steps": steps, "dt": dt, "lift": lift,
          "observation_dim": observation_dim, "min_energy": min_energy,
          "max_energy": max_energy, "noise": noise, "seed": seed})
+
+
+def observed_oscillator(trajectories: int = 50, steps: int = 200, dt: float = 0.05,
+                        observation_dim: int = 20, test_trajectories: int = 5,
+                        test_steps: int = 501, map_seed: int = 0, seed: int = 1) -> dict:
+    """A harmonic oscillator (period 2 pi; orbits are ellipses q = A cos t, p = -2 A sin t)
+    seen through a fixed random tanh map R^2 -> R^observation_dim: the arrays of a trajectory
+    file, {"x": (trajectories, steps, D), "x_test": (test_trajectories, test_steps, D),
+    "dt": dt}, float32.  Amplitudes A ~ U(0.5, 1.5), phases uniform; `map_seed` picks the
+    map, `seed` the orbits.  The held-out trajectories are longer than the training ones, so
+    a long-term prediction can be checked against them."""
+    rng = np.random.default_rng(seed)
+    mapping = np.random.default_rng(map_seed)
+    weight = mapping.normal(size=(2, observation_dim)) / np.array([[1.0], [2.0]])
+    bias = 0.5 * mapping.normal(size=observation_dim)
+
+    def observe(count, length):
+        amplitude = rng.uniform(0.5, 1.5, (count, 1))
+        angle = dt * np.arange(length)[None] + rng.uniform(0, 2 * np.pi, (count, 1))
+        states = np.stack([amplitude * np.cos(angle), -2 * amplitude * np.sin(angle)], -1)
+        return np.tanh(states @ weight + bias).astype(np.float32)
+
+    return {"x": observe(trajectories, steps), "x_test": observe(test_trajectories, test_steps),
+            "dt": np.float64(dt)}

@@ -298,7 +298,8 @@ def _split(n, test_fraction):
 
 def load_file(path, x_key="x", y_key="y", *, task=None, action=None, block_dim=None,
               test_fraction=0.2, n_constituents=20, scale=None, max_samples=None,
-              name=None) -> SymmetryDataset:
+              name=None, dt=None, trajectories=None, derivative=None,
+              target=None) -> SymmetryDataset:
     """Read a user data file into a `SymmetryDataset` (see the module docstring)."""
     path = Path(os.fspath(path))
     if isinstance(y_key, str) and y_key.strip().lower() in ("", "none"):
@@ -326,9 +327,12 @@ def load_file(path, x_key="x", y_key="y", *, task=None, action=None, block_dim=N
     test = {}
     metadata = {"source": str(path), "format": suffix.lstrip(".")}
     truth = None
+    timed = False
     if suffix == ".csv":
         x, y, x_columns = _read_csv(path, x_key, y_key)
         metadata["columns"] = {"x": x_columns, "y": y_key}
+        timed = _is_timed({}, dt, trajectories)
+        arrays, present = {x_key_name: x, **({} if y is None else {y_key: y})}, x_columns
     elif suffix in (".h5", ".hdf5"):
         import h5py
 
@@ -353,16 +357,24 @@ def load_file(path, x_key="x", y_key="y", *, task=None, action=None, block_dim=N
 
                 truth = lorentz()
             else:
-                keys = [x_key] + ([y_key] if y_key else [])
-                keys += [f"{x_key}_test"] + ([f"{y_key}_test"] if y_key else [])
-                arrays, present = _read_h5_arrays(path, handle, keys)
-                x, y, test = _pick(path, arrays, present, x_key, y_key)
+                arrays, present = _read_h5_arrays(path, handle, _keys(x_key, y_key))
+                timed = _is_timed(arrays, dt, trajectories)
+                if not timed:
+                    _plain_file(path, derivative, target)
+                    x, y, test = _pick(path, arrays, present, x_key, y_key)
     else:
-        keys = [x_key] + ([y_key] if y_key else [])
-        keys += [f"{x_key}_test"] + ([f"{y_key}_test"] if y_key else [])
         reader = _read_npz if suffix == ".npz" else _read_pt
-        arrays, present = reader(path, keys)
-        x, y, test = _pick(path, arrays, present, x_key, y_key)
+        arrays, present = reader(path, _keys(x_key, y_key))
+        timed = _is_timed(arrays, dt, trajectories)
+        if not timed:
+            _plain_file(path, derivative, target)
+            x, y, test = _pick(path, arrays, present, x_key, y_key)
+    if timed:  # a trajectory file: its own layout, split and derivatives
+        return _trajectory_dataset(path, arrays, present, x_key, y_key, x_key_name, metadata,
+                                   task=task, action=action, block_dim=block_dim, dt=dt,
+                                   trajectories=trajectories, derivative=derivative,
+                                   target=target, test_fraction=test_fraction, name=name)
+    _plain_file(path, derivative, target)
 
     x = _check(path, x_key_name, x, "x")
     if y is not None:
@@ -444,3 +456,74 @@ def _pick(path, arrays, present, x_key, y_key):
         if y_key is not None and f"{y_key}_test" in arrays:
             test["y"] = arrays[f"{y_key}_test"]
     return arrays[x_key], arrays.get(y_key) if y_key else None, test
+
+
+# -- trajectory files ----------------------------------------------------------------------
+
+def _keys(x_key, y_key) -> list:
+    """The arrays to read: x, y, their test splits, and the time keys of trajectory files."""
+    from .trajectories import TIME_KEYS
+
+    keys = [x_key] + ([y_key] if y_key else [])
+    keys += [f"{x_key}_test"] + ([f"{y_key}_test"] if y_key else [])
+    return keys + [k for k in TIME_KEYS if k not in keys]
+
+
+def _plain_file(path, derivative, target) -> None:
+    if derivative is not None or target is not None:
+        raise _fail(path, "derivative= and target= apply to trajectory files only "
+                          "(give the time step: an array 'dt' or 't', or dt=)")
+
+
+def _is_timed(arrays, dt, trajectories) -> bool:
+    """A trajectory file: it holds 't', 'dt' or 'trajectories', or dt=/trajectories= was given."""
+    return dt is not None or trajectories is not None or any(
+        k in arrays for k in ("t", "dt", "trajectories"))
+
+
+def _trajectory_dataset(path, arrays, present, x_key, y_key, x_key_name, metadata, *, task,
+                        action, block_dim, dt, trajectories, derivative, target, test_fraction,
+                        name) -> SymmetryDataset:
+    from .trajectories import read_trajectories
+
+    if x_key_name not in arrays:
+        raise _missing_key(path, x_key_name, present)
+    renamed = {"x": arrays[x_key_name], "y": arrays.get(y_key) if y_key else None}
+    for key in ("t", "dt", "trajectories"):
+        if key in arrays and key not in (x_key_name, y_key):
+            renamed[key] = arrays[key]
+    if f"{x_key_name}_test" in arrays:
+        renamed["x_test"] = arrays[f"{x_key_name}_test"]
+        if y_key and f"{y_key}_test" in arrays:
+            renamed["y_test"] = arrays[f"{y_key}_test"]
+    read = read_trajectories(lambda message: _fail(path, message), renamed, x_key_name,
+                             y_key, dt=dt, trajectories=trajectories, derivative=derivative,
+                             target=target, action=action, test_fraction=test_fraction)
+    task = task or read["task"]
+    if task not in ("dynamics", "equivariant"):
+        raise _fail(path, f"task {task!r} does not fit a trajectory file; use task=dynamics "
+                          f"(y = dx/dt) or target=next (y = the next step, task equivariant)")
+    x = read["x"]
+    action = action or {2: "vector", 3: "points", 4: "image"}.get(x.ndim)
+    if action is None or _ACTION_NDIM[action] != x.ndim:
+        raise _fail(path, f"samples of shape {list(x.shape[1:])} fit no action; "
+                          f"expected (d,), (points, dims) or (C, H, W)")
+    action_options = {}
+    if action == "blocks":
+        if block_dim is None:
+            raise _fail(path, "action 'blocks' needs block_dim (the size of each block)")
+        block_dim = _number(path, "block_dim", block_dim)
+        if x.shape[1] % block_dim:
+            raise _fail(path, f"block_dim={block_dim} does not divide the {x.shape[1]} "
+                              f"features of {x_key_name!r}")
+        action_options["block_dim"] = block_dim
+    metadata.update(read["metadata"])
+    metadata["keys"] = {"x": x_key_name, "y": y_key}
+    summary = read["metadata"]["time_series"]
+    return SymmetryDataset(name=name or path.name, x=x, y=read["y"], x_test=read["x_test"],
+                           y_test=read["y_test"], task=task, action=action,
+                           action_options=action_options, ground_truth=None,
+                           description=f"trajectories from {path.name}: {summary['trajectories']} "
+                                       f"train, {summary['test_trajectories']} test, "
+                                       f"{summary['steps']} steps of dt={summary['dt']}",
+                           metadata=metadata)

@@ -149,6 +149,8 @@ class DiscoveryMethod(metaclass=_CheckedOnConstruction):
         sim = None
         if dataset.ground_truth is not None and dataset.ground_truth.n == algebra.n:
             sim = float(similarity(algebra, dataset.ground_truth))
+        if "time_series" in dataset.metadata:  # trajectory files: dt, derivative, split
+            fields["extras"] = {"time_series": dataset.metadata["time_series"], **fields.get("extras", {})}
         return SymmetryResult(algebra=algebra, method=self.name, dataset=dataset.name, options=self.describe_params(),
                               seed=getattr(self, "seed", None), seconds=seconds, similarity=sim, **fields)
 

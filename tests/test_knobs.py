@@ -170,3 +170,14 @@ def test_cli_law_flags_build_a_law_object():
     kwargs = cli._method_kwargs(args, LieGAN)
     assert isinstance(kwargs["law"], UniformLaw)
     assert kwargs["law"].settings() == {"half_width": 0.5, "learnable": True}
+
+
+def test_set_params_reaches_the_settings_of_parts():
+    method = LieGAN(law="uniform", discriminator=MLPDiscriminator(hidden=32))
+    method.set_params(law__half_width=0.3, discriminator__layers=4)
+    assert method.law.settings() == {"half_width": 0.3, "learnable": False}
+    assert method.discriminator.settings() == {"hidden": 32, "layers": 4}
+    with pytest.raises(UserInputError, match="has no setting 'width'"):
+        method.set_params(law__width=1.0)
+    with pytest.raises(UserInputError, match="half_width must be a finite number > 0"):
+        method.set_params(law__half_width=-1.0)

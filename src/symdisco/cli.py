@@ -193,7 +193,7 @@ def _method_kwargs(args, cls) -> dict:
                if key.startswith("method_") and value is not None}
     law_flags = {key: options.pop(key) for key in _LAW_FLAGS if key in options}
     if law_flags and "law" in accepted and "law_scale" not in accepted:  # shorthand for a law object
-        from .lie.sampling import law_shorthand
+        from .methods.knobs import law_shorthand
 
         kwargs["law"] = law_shorthand(options.pop("law", "normal"), scale=law_flags.get("law_scale"),
                                       step=law_flags.get("law_step"), max_steps=law_flags.get("max_steps"),

@@ -18,11 +18,11 @@ from ..datasets.base import SymmetryDataset
 from ..errors import UserInputError
 from ..lie.compare import similarity
 from ..lie.generators import make_generators
-from ..lie.sampling import CoefficientLaw, IntegerGridLaw, NormalLaw, group_elements, law_shorthand
+from ..lie.sampling import CoefficientLaw, IntegerGridLaw, NormalLaw, group_elements
 from ..training import EarlyStopping, TrainingTask
 from .base import DiscoveryMethod, check_option
 from .discriminators import DISCRIMINATORS, Discriminator, make_discriminator
-from .knobs import Anything, Bool, Choice, Float, Int
+from .knobs import Anything, Bool, Choice, Float, Int, law_shorthand
 from .regularizers import nontrivial_penalty, orthogonality_penalty, sparsity_penalty, threshold_basis
 
 

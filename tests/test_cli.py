@@ -60,7 +60,7 @@ def test_discover_resumes_from_its_checkpoint(tmp_path):
     (["discover", "no-such-data"], "unknown dataset"),
     (["discover", "nbody2", "--method", "magic"], "unknown method"),
     (["discover", "nbody2", "--device", "tpu"], "unknown device"),
-    (["discover", "nbody2", "--law", "cauchy"], "unknown law"),
+    (["discover", "nbody2", "--law", "cauchy"], "law (--law) must be one of normal"),
     (["discover", "nbody2", "--epochs", "many"], "invalid int value"),
     (["discover", "nbody2", "-D", "k"], "KEY=VALUE"),
     (["discover", "missing.npz"], "missing.npz"),

@@ -163,10 +163,25 @@ def test_canonical_depends_on_span_only():
     torch.testing.assert_close(flipped, known.so(2).basis)
 
 
-def test_str_shows_name_closure_and_numbers():
-    text = str(known.lorentz())
-    assert "so(1,3)" in text and "closure" in text and "+1.00" in text and "-1.00" in text
-    assert "L6" in text
+def test_str_shows_name_and_numbers_without_computing(monkeypatch):
+    import symdisco.lie.algebra as algebra_module
+
+    def fail(*args, **kwargs):
+        raise AssertionError("printing must not identify or decompose")
+
+    lorentz = LieAlgebra(known.lorentz().basis)                 # no given name
+    for name in ("identify", "invariant_forms", "closure_residual", "structure_constants"):
+        monkeypatch.setattr(algebra_module, name, fail)
+    text = str(lorentz)
+    assert "+1.00" in text and "-1.00" in text and "L6" in text and "identified" not in text
+    monkeypatch.undo()
+    assert lorentz.identify()[0] == "so(1,3)"                   # computed once, then shown
+    monkeypatch.setattr(algebra_module, "identify", fail)
+    assert "identified so(1,3) (1.00)" in str(lorentz) and lorentz.identify()[0] == "so(1,3)"
+    lorentz.basis.mul_(2.0)                                      # a changed basis is identified again
+    with pytest.raises(AssertionError, match="printing"):
+        lorentz.identify()
+    assert "identified" not in str(lorentz)
     assert "so(2)" in str(known.block_repeat(known.so(2), 8))   # shaded map for large n
 
 

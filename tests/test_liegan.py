@@ -8,6 +8,7 @@ import symdisco.datasets as datasets
 from symdisco.lie import known
 from symdisco.methods import get
 from symdisco.methods.discriminators import make_discriminator
+from symdisco.lie.sampling import IntegerGridLaw, UniformLaw
 from symdisco.methods.liegan import LieGAN, rotation_angle
 from symdisco.methods.regularizers import (nontrivial_penalty, orthogonality_penalty, sparsity_penalty,
                                            threshold_basis)
@@ -71,9 +72,9 @@ def test_incremental_discovery_activates_channels_one_at_a_time():
 
 def test_uniform_and_integer_laws_run_and_report():
     data = datasets.load("discrete-rotation", k=4, n_train=512)
-    result = LieGAN(law="integer", law_step=1.0, epochs=2).fit(data, progress=False)
+    result = LieGAN(law=IntegerGridLaw(step=1.0), epochs=2).fit(data, progress=False)
     assert result.coefficient_law["law"] == "integer_grid" and len(result.extras["rotation_angle"]) == 1
-    uniform = LieGAN(law="uniform", learn_law=True, epochs=2).fit(data, progress=False)
+    uniform = LieGAN(law=UniformLaw(learnable=True), epochs=2).fit(data, progress=False)
     assert uniform.coefficient_law["law"] == "uniform"
 
 

@@ -45,8 +45,10 @@ def test_datasets_import_neither_models_nor_methods():
 
 
 def test_lie_imports_nothing_else_from_the_package():
+    """Only the leaf `symdisco.errors` (which imports nothing) may be used from outside lie/."""
     offenders = {str(p.relative_to(ROOT)): sorted(m for m in imported_modules(p)
-                                                  if not m.startswith("symdisco.lie") and m != "symdisco")
+                                                  if not m.startswith(("symdisco.lie", "symdisco.errors"))
+                                                  and m != "symdisco")
                  for p in files("lie")}
     assert {k: v for k, v in offenders.items() if v} == {}
 
@@ -70,3 +72,27 @@ def test_rotated_digits_is_a_downstream_experiment(tmp_path):
         (m, k) for m in ("L-conv", "CNN", "MLP") for k in ("accuracy", "accuracy_scrambled")}
     assert all(0.0 <= r["value"] <= 1.0 for r in rows)
     assert json.loads((out / "details.json").read_text())["n_train"] == 64
+
+
+def test_lie_modules_import_without_cycles():
+    """Within lie/, imports (module level or inside functions) form no cycle: identify.py
+    uses the pure functions, and LieAlgebra wraps identify, not the other way round."""
+    graph = {p.stem: {m.split(".")[2] for m in imported_modules(p)
+                      if m.startswith("symdisco.lie.") and m.split(".")[2] != p.stem
+                      and (ROOT / "lie" / f"{m.split('.')[2]}.py").exists()}
+             for p in files("lie") if p.stem != "__init__"}
+    assert "algebra" not in graph["identify"]
+    done, active = set(), []
+
+    def visit(node):
+        assert node not in active, f"import cycle: {' -> '.join(active + [node])}"
+        if node in done:
+            return
+        active.append(node)
+        for child in graph.get(node, ()):
+            visit(child)
+        active.pop()
+        done.add(node)
+
+    for node in graph:
+        visit(node)

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from .errors import UserInputError
+from .out_folder import check_out_folder
 
 EXIT_USAGE = 2
 
@@ -46,8 +47,11 @@ def _method_flags() -> dict:
     for cls in classes.values():
         for key, (kind, help_text) in getattr(cls, "CLI_OPTIONS", {}).items():
             flags.setdefault(key, (kind, help_text))
-    return {key: (kind, help_text, [name for name, cls in classes.items()
-                                    if key in inspect.signature(cls.__init__).parameters])
+    def owns(cls, key):
+        accepted = inspect.signature(cls.__init__).parameters
+        return key in accepted or (key in _LAW_FLAGS and "law" in accepted)
+
+    return {key: (kind, help_text, [name for name, cls in classes.items() if owns(cls, key)])
             for key, (kind, help_text) in flags.items()}
 
 
@@ -82,15 +86,22 @@ def build_parser() -> argparse.ArgumentParser:
     discover.add_argument("--data-option", "-D", action="append", metavar="KEY=VALUE",
                           help="dataset option, e.g. -D k=7 for discrete-rotation (repeatable)")
     discover.add_argument("--quiet", action="store_true", help="no progress bar")
+    discover.add_argument("--no-standardize", dest="standardize", action="store_false", default=None,
+                          help="train on the data as given, without rescaling them to unit scale first")
     for key, (kind, help_text, owners) in sorted(_method_flags().items()):
         flag = "--" + key.replace("_", "-")
         extra = {"nargs": "?", "const": True, "type": _bool} if kind is bool else {"type": kind}
         discover.add_argument(flag, dest=f"method_{key}", default=None, metavar=key.upper(),
                               help=f"{help_text} [{', '.join(owners)}]", **extra)
 
-    report = sub.add_parser("report", help="figures and a readable summary of a result folder",
-                            description="Print a readable summary of DIR/result.json and (re)draw its figures.")
-    report.add_argument("directory", metavar="DIR")
+    report = sub.add_parser("report", help="figures and a readable summary of result folders",
+                            description="Print a readable summary of each DIR/result.json and write the "
+                                        "report's own files there (report.md, report_*.png); with --html, "
+                                        "one self-contained page comparing the runs side by side instead. "
+                                        "result.json is never rewritten.")
+    report.add_argument("directory", metavar="DIR", nargs="+")
+    report.add_argument("--html", default=None, metavar="PAGE.html",
+                        help="write one page comparing every DIR (figures embedded, no network)")
 
     bench = sub.add_parser("bench", help="all methods on known-truth tasks",
                            description="Run the discovery methods on tasks with known symmetry; print a table "
@@ -126,22 +137,44 @@ def cmd_datasets(args) -> int:
     return 0
 
 
+_LAW_FLAGS = ("law_scale", "law_step", "max_steps", "learn_law")
+
+
 def _method_kwargs(args, cls) -> dict:
     accepted = inspect.signature(cls.__init__).parameters
     kwargs = {}
-    common = {"n_generators": args.generators, "epochs": args.epochs, "seed": args.seed, "device": args.device}
+    common = {"n_generators": args.generators, "epochs": args.epochs, "seed": args.seed, "device": args.device,
+              "standardize": getattr(args, "standardize", None)}
     for key, value in common.items():
         if value is not None and key in accepted:
             kwargs[key] = value
-        elif value is not None and key not in ("seed", "device"):
+        elif value is not None and key not in ("seed", "device", "standardize"):
             raise UserInputError(f"--{key.replace('n_', '').replace('_', '-')} does not apply to method {cls.name}")
-    for key, value in vars(args).items():
-        if key.startswith("method_") and value is not None:
-            option = key[len("method_"):]
-            if option not in accepted:
-                raise UserInputError(f"--{option.replace('_', '-')} does not apply to method {cls.name}")
-            kwargs[option] = value
+    options = {key[len("method_"):]: value for key, value in vars(args).items()
+               if key.startswith("method_") and value is not None}
+    law_flags = {key: options.pop(key) for key in _LAW_FLAGS if key in options}
+    if law_flags and "law" in accepted and "law_scale" not in accepted:  # shorthand for a law object
+        from .lie.sampling import law_shorthand
+
+        kwargs["law"] = law_shorthand(options.pop("law", "normal"), scale=law_flags.get("law_scale"),
+                                      step=law_flags.get("law_step"), max_steps=law_flags.get("max_steps"),
+                                      learnable=law_flags.get("learn_law"))
+    else:
+        options.update(law_flags)
+    for option, value in options.items():
+        if option not in accepted:
+            raise UserInputError(f"--{option.replace('_', '-')} does not apply to method {cls.name}")
+        kwargs[option] = value
     return kwargs
+
+
+def _flag_names(message: str, kwargs: dict) -> str:
+    """'liegan: n_generators must be ...' -> 'liegan: n_generators (--generators) must be ...'."""
+    for key in kwargs:
+        flag = "--generators" if key == "n_generators" else "--" + key.replace("_", "-")
+        if f": {key} must" in message:
+            return message.replace(f": {key} must", f": {key} ({flag}) must", 1)
+    return message
 
 
 def cmd_discover(args) -> int:
@@ -157,10 +190,13 @@ def cmd_discover(args) -> int:
     from .training import resolve_device
 
     resolve_device(args.device)
-    method = cls(**_method_kwargs(args, cls))
-    out = Path(args.out or f"runs/{Path(args.data).stem}-{args.method}")
-    if out.exists() and not out.is_dir():
-        raise UserInputError(f"--out {out}: exists and is not a folder")
+    kwargs = _method_kwargs(args, cls)
+    try:
+        method = cls(**kwargs)                  # knobs are checked here...
+    except UserInputError as error:             # ...named as the command line spells them
+        raise UserInputError(_flag_names(str(error), kwargs)) from None
+    method.check(dataset)                       # ...and against the data, before anything is written
+    out = check_out_folder(args.out or f"runs/{Path(args.data).stem}-{args.method}")
     result = method.fit(dataset, out=out, progress=not args.quiet)
     result.save(out)
     print(result)
@@ -169,9 +205,25 @@ def cmd_discover(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from .report import write_report
+    from .html_report import write_page
+    from .saved_runs import load_run
+    from .report import summary_text, write_files
 
-    print(write_report(args.directory))
+    runs = [load_run(directory) for directory in args.directory]  # every folder checked first
+    if args.html is not None:
+        page = write_page(runs, args.html)
+        print(f"wrote {page} ({len(runs)} run(s))")
+        return 0
+    for run in runs:
+        text = summary_text(run)
+        print(text)
+        try:
+            written = write_files(run, text)
+        except OSError as exc:
+            print(f"symdisco: note: {run['directory']}: cannot write the report files there "
+                  f"({exc.strerror or exc}); the summary above is all there is", file=sys.stderr)
+        else:
+            print(f"wrote {', '.join(written)} in {run['directory']}")
     return 0
 
 
@@ -195,10 +247,20 @@ COMMANDS = {"datasets": cmd_datasets, "discover": cmd_discover, "report": cmd_re
             "downstream": cmd_downstream}
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """Warnings meant for the user as one line, like errors (no file and line of the library)."""
+    text = str(message).splitlines()[0] if str(message) else category.__name__
+    print(f"symdisco: warning: {text}", file=file or sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
+    import warnings
+
     try:
-        args = build_parser().parse_args(argv)
-        return COMMANDS[args.command](args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            args = build_parser().parse_args(argv)
+            return COMMANDS[args.command](args)
     except UserInputError as exc:
         print(f"symdisco: error: {str(exc).splitlines()[0] if str(exc) else 'bad input'}", file=sys.stderr)
         return EXIT_USAGE

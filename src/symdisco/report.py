@@ -1,50 +1,86 @@
-"""`symdisco report DIR`: a readable summary of a saved result, with its figures redrawn."""
+"""`symdisco report DIR [DIR...] [--html PAGE.html]`: a readable summary of saved results.
+
+Without --html: prints each run's summary and writes the report's own files into its folder
+(report.md, report_generators.png with the ground truth underneath when known,
+report_losses.png). With --html: one self-contained page comparing the runs side by side
+(`html_report`). result.json and the figures `discover` drew are never rewritten: a
+hand-edited result keeps its `algebra`.
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
 
-from .io_utils import atomic_write_text
-from .result import SymmetryResult
+from .html_parts import canonical
+from .saved_runs import ground_truth, load_run
+
+REPORT_FILES = ("report.md", "report_generators.png", "report_losses.png")
 
 
 def _matrix(rows) -> str:
     return "\n".join("    [" + "  ".join(f"{v:7.3f}" for v in row) + "]" for row in rows)
 
 
-def write_report(directory) -> str:
-    """Load DIR/result.json, redraw DIR/generators.png and losses.png, write DIR/report.md."""
-    result = SymmetryResult.load(directory)
-    result.save(directory)  # redraws the figures from the stored numbers
-    record = result.to_dict()
-    lines = [f"# {record['method']} on {record['dataset']}", "",
-             f"- identified algebra: {record['algebra']} (confidence {record['algebra_confidence']:.2f})"
-             if record["algebra_confidence"] is not None else f"- identified algebra: {record['algebra']}",
-             "- similarity to ground truth: " + ("n/a" if record["similarity"] is None
-                                                  else f"{record['similarity']:.4f}"),
-             f"- closure residual: {record['closure_residual']:.3g}" if record["closure_residual"] is not None else "",
-             f"- seconds: {record['seconds']}, seed: {record['seed']}",
-             f"- coefficient law: {record['coefficient_law']}", ""]
-    generators = np.asarray(record["generators"])
-    if generators.shape[-1] <= 12:
+def summary_text(run: dict) -> str:
+    """The markdown summary of one run, from its result.json as stored."""
+    record = run["record"]
+    confidence = record.get("algebra_confidence")
+    similarity = record.get("similarity")
+    residual = record.get("closure_residual")
+    lines = [f"# {record['method']} on {record.get('dataset', '?')}", "",
+             f"- identified algebra: {record.get('algebra', '?')}"
+             + (f" (confidence {confidence:.2f})" if isinstance(confidence, (int, float)) else ""),
+             "- similarity to ground truth: " + ("n/a" if similarity is None else f"{similarity:.4f}"),
+             f"- closure residual: {residual:.3g}" if isinstance(residual, (int, float)) else None,
+             f"- seconds: {record.get('seconds')}, seed: {record.get('seed')}",
+             f"- coefficient law: {record.get('coefficient_law')}", ""]
+    generators = np.asarray(record["generators"], dtype=np.float64)
+    n = generators.shape[-1]
+    if n <= 12:
         lines.append("## generators (canonical form)")
-        for i, g in enumerate(result.algebra.canonical().numpy()):
+        for i, g in enumerate(canonical(generators)):
             lines += [f"L{i + 1} =", "```", _matrix(g), "```"]
     else:
-        lines.append(f"## generators: {generators.shape[0]} of {generators.shape[-1]}x{generators.shape[-1]} "
-                     "(see generators.png)")
-    if record["invariant_metric"] is not None and generators.shape[-1] <= 12:
+        lines.append(f"## generators: {generators.shape[0]} of {n}x{n} (see report_generators.png)")
+    if record.get("invariant_metric") is not None and n <= 12:
         lines += ["## invariant metric J (L^T J + J L = 0)", "```", _matrix(record["invariant_metric"]), "```"]
-    for key in ("equations", "rotation_angle"):
-        if key in record:
+    for key in ("equations", "vector_fields", "rotation_angle", "verify"):
+        if record.get(key) is not None:
             lines += [f"## {key}", "```", str(record[key]), "```"]
     if "table_markdown" in record:
-        lines += ["## comparison", record["table_markdown"]]
+        lines += ["## comparison", str(record["table_markdown"])]
     elif "table" in record:
         lines += ["## table", "```", str(record["table"]), "```"]
-    figures = ["generators.png"] + (["losses.png"] if result.history else []) + list(record.get("figures", []))
-    lines += ["", "Figures: " + ", ".join(str(f) for f in figures)]
-    text = "\n".join(line for line in lines if line is not None)
-    atomic_write_text(Path(directory) / "report.md", text + "\n")
+    return "\n".join(line for line in lines if line is not None)
+
+
+def write_files(run: dict, text: str) -> list[str]:
+    """Write the report's own files into the run's folder; returns their names. OSError
+    (a read-only folder) propagates, after removing nothing that was there before."""
+    from .io_utils import atomic_write_text
+    from .plots import basis_figure, history_figure, save_figure
+
+    directory = Path(run["directory"])
+    record = run["record"]
+    truth = ground_truth(run)
+    title = f"{record['method']} on {record.get('dataset', '?')}: {record.get('algebra', '?')}"
+    generators = canonical(np.asarray(record["generators"], dtype=np.float64))
+    written = []
+    save_figure(basis_figure(generators, title=title, truth=None if truth is None else canonical(truth[2])),
+                directory / "report_generators.png")
+    written.append("report_generators.png")
+    if run["history"]:
+        save_figure(history_figure(run["history"]), directory / "report_losses.png")
+        written.append("report_losses.png")
+    atomic_write_text(directory / "report.md", text + "\n\nFigures: " + ", ".join(written) + "\n")
+    return ["report.md"] + written
+
+
+def write_report(directory) -> str:
+    """Summary of DIR/result.json; writes report.md and figures (see module doc). Returns
+    the summary; raises OSError when the folder cannot be written."""
+    run = load_run(directory)
+    text = summary_text(run)
+    write_files(run, text)
     return text

@@ -21,6 +21,22 @@ def _finite_or_none(value):
     return value if math.isfinite(value) else None
 
 
+def check_record(record, where: str) -> dict:
+    """A result.json's content, checked for what every report needs: a `method` and
+    generators shaped (k, n, n)."""
+    if not isinstance(record, dict):
+        raise UserInputError(f"{where}: not a symdisco result (expected a JSON object)")
+    if not isinstance(record.get("method"), str):
+        raise UserInputError(f"{where}: not a symdisco result (no 'method')")
+    try:
+        generators = np.asarray(record.get("generators"), dtype=np.float64)
+    except (TypeError, ValueError):
+        generators = np.zeros(0)
+    if generators.ndim != 3 or generators.shape[-1] != generators.shape[-2] or generators.shape[-1] == 0:
+        raise UserInputError(f"{where}: 'generators' must be a list of square matrices (k, n, n)")
+    return record
+
+
 @dataclass
 class SymmetryResult:
     """The discovered Lie algebra plus how it was found; `save` writes the result.json contract."""
@@ -94,9 +110,9 @@ class SymmetryResult:
             raise UserInputError(f"{path}: no result.json here (run `symdisco discover` first)")
         try:
             record = json.loads(path.read_text())
-            generators = np.asarray(record["generators"], dtype=np.float64)
-        except (json.JSONDecodeError, KeyError, ValueError) as exc:
+        except (OSError, ValueError) as exc:
             raise UserInputError(f"{path}: not a symdisco result ({exc})") from None
+        generators = np.asarray(check_record(record, str(path))["generators"], dtype=np.float64)
         history_path = Path(directory) / "history.json"
         history = json.loads(history_path.read_text()) if history_path.is_file() else []
         known = {"method", "dataset", "generators", "similarity", "algebra", "algebra_confidence",
@@ -104,7 +120,7 @@ class SymmetryResult:
                  "coefficient_law", "action"}
         return cls(
             algebra=LieAlgebra(torch.as_tensor(generators)),
-            method=record["method"], dataset=record["dataset"], options=record.get("options", {}),
+            method=record["method"], dataset=str(record.get("dataset", "?")), options=record.get("options") or {},
             seed=record.get("seed"), seconds=record.get("seconds", 0.0),
             similarity=record.get("similarity"), coefficient_law=record.get("coefficient_law"),
             history=history, action=record.get("action"),
@@ -116,6 +132,12 @@ class SymmetryResult:
         sim = "n/a" if self.similarity is None else f"{self.similarity:.3f}"
         return f"{self.method} on {self.dataset}: {self.algebra.k} generator(s) of {self.algebra.n}x{self.algebra.n}, " \
                f"identified {name} ({confidence:.2f}), similarity to truth {sim}"
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the same summary as `symdisco report --html` (one column)."""
+        from .html_report import result_html
+
+        return result_html(self)
 
     def __str__(self) -> str:
         return self.summary_line() + "\n" + str(self.algebra)

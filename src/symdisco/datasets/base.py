@@ -22,14 +22,44 @@ TASKS = ("equivariant", "invariant", "classification", "unsupervised", "dynamics
 ACTIONS = ("vector", "blocks", "points", "image")
 
 
-def _as_tensor(value, *, labels: bool = False) -> torch.Tensor | None:
-    """float32 tensor (int64 for integer labels), sharing memory with value when possible."""
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _check_finite(name: str, role: str, array) -> None:
+    """NaN, Inf, or values float32 cannot hold make every method return garbage: refuse them."""
+    if torch.is_tensor(array):
+        if not array.is_floating_point() or array.numel() == 0:
+            return
+        bad = int((~torch.isfinite(array)).sum())
+        largest = 0.0 if bad else float(array.abs().max())
+    else:
+        if array.dtype.kind not in "fc" or array.size == 0:
+            return
+        bad = int((~np.isfinite(array)).sum())
+        largest = 0.0 if bad else float(np.abs(array).max())
+    if bad:
+        raise UserInputError(f"dataset {name!r}: {role} holds {bad} NaN/Inf value{'s' if bad > 1 else ''}; "
+                             f"remove or impute them first")
+    if largest > FLOAT32_MAX:
+        raise UserInputError(f"dataset {name!r}: {role} holds values up to {largest:.3g}, beyond float32's "
+                             f"range ({FLOAT32_MAX:.3g}); divide the data by a constant (the scale does not "
+                             f"change the symmetry)")
+
+
+def _as_tensor(value, *, labels: bool = False, name: str = "?", role: str = "x") -> torch.Tensor | None:
+    """float32 tensor (int64 for integer labels), sharing memory with value when possible.
+
+    NaN, Inf and values beyond float32's range are refused with a `UserInputError`."""
     if value is None:
         return None
     if torch.is_tensor(value):
+        _check_finite(name, role, value)
         keep = labels and not value.is_floating_point()
         return value.to(torch.int64) if keep else value.to(torch.float32)
     array = np.asarray(value)
+    if array.dtype.kind == "O":
+        raise UserInputError(f"dataset {name!r}: {role} holds Python objects; pass a numeric array")
+    _check_finite(name, role, array)
     dtype = np.int64 if labels and array.dtype.kind in "biu" else np.float32
     array = array.astype(dtype, copy=False)
     if not array.flags.writeable:
@@ -65,10 +95,10 @@ class SymmetryDataset:
         if self.action not in ACTIONS:
             raise ValueError(f"dataset {self.name!r}: action {self.action!r} is not one of {ACTIONS}")
         labels = self.task == "classification"
-        self.x = _as_tensor(self.x)
-        self.x_test = _as_tensor(self.x_test)
-        self.y = _as_tensor(self.y, labels=labels)
-        self.y_test = _as_tensor(self.y_test, labels=labels)
+        self.x = _as_tensor(self.x, name=self.name, role="x")
+        self.x_test = _as_tensor(self.x_test, name=self.name, role="x_test")
+        self.y = _as_tensor(self.y, labels=labels, name=self.name, role="y")
+        self.y_test = _as_tensor(self.y_test, labels=labels, name=self.name, role="y_test")
         if self.y is not None and len(self.y) != len(self.x):
             raise ValueError(f"dataset {self.name!r}: {len(self.x)} inputs but {len(self.y)} targets")
         if self.y_test is not None and len(self.y_test) != len(self.x_test):

@@ -128,6 +128,10 @@ def _trajectory_dataset(name, field, energy, initial, steps, dt, lift, noise, se
     n_train = len(initial) - n_test
     cut = n_train * steps
     energies = energy(initial)
+    symmetries = {"pendulum": [{"t": "1"}, {"t": "p**2/2 - cos(q)"}, {"q": "p", "p": "-sin(q)"}],
+                  "lotka-volterra": [{"t": "1"}, {"t": "{2}*exp(q) - {3}*q + {1}*exp(p) - {0}*p"},
+                                     {"q": "{0} - {1}*exp(p)", "p": "{2}*exp(q) - {3}"}]}
+    known = [{k: v.format(*LV_PARAMETERS) for k, v in s.items()} for s in symmetries.get(name, [])]
     return SymmetryDataset(
         name=name, x=torch.from_numpy(x[:cut]), y=torch.from_numpy(dx[:cut]),
         x_test=torch.from_numpy(x[cut:]), y_test=torch.from_numpy(dx[cut:]),
@@ -138,7 +142,10 @@ def _trajectory_dataset(name, field, energy, initial, steps, dt, lift, noise, se
                   "observation_dim": int(x.shape[1]), "latent_symmetry": "so(2)",
                   "intrinsic_dimension": 2,
                   "energy_range": [float(energies.min()), float(energies.max())],
-                  "parameters": parameters},
+                  "parameters": parameters,
+                  # point symmetries of the state equations in (t, q, p) (lift "none" only):
+                  # time translation, energy-dependent time shift, the flow itself
+                  **({"symmetries": known} if lift == "none" else {})},
     )
 
 

@@ -37,11 +37,17 @@ import numpy as np
 
 from symdisco.errors import UserInputError
 
-from .base import ACTIONS, TASKS, SymmetryDataset
+from .base import ACTIONS, FLOAT32_MAX, TASKS, SymmetryDataset
 
 SUFFIXES = (".npz", ".csv", ".h5", ".hdf5", ".pt")
 TOP_TAGGING_LABEL = "is_signal_new"
 _ACTION_NDIM = {"vector": 2, "blocks": 2, "points": 3, "image": 4}
+
+
+def printable(text: str) -> str:
+    """A file name as text: bytes that are not UTF-8 (held as surrogates) shown as U+FFFD, so
+    titles, JSON and the terminal can all take it."""
+    return os.fsencode(text).decode("utf-8", "replace")
 
 
 def _fail(path, message) -> UserInputError:
@@ -254,6 +260,11 @@ def _check(path, key, array, role):
             where = first[0] if len(first) == 1 else first
             raise _fail(path, f"array {key!r} holds {int(bad.sum())} NaN/Inf value"
                               f"{'s' if bad.sum() > 1 else ''} (first at index {where})")
+        largest = float(np.abs(array).max())
+        if largest > FLOAT32_MAX:
+            raise _fail(path, f"array {key!r} holds values up to {largest:.3g}, beyond float32's range "
+                              f"({FLOAT32_MAX:.3g}); divide it by a constant (the scale does not change "
+                              f"the symmetry)")
     if array.dtype.kind == "b":
         array = array.astype(np.int64)
     return array
@@ -408,9 +419,8 @@ def load_file(path, x_key="x", y_key="y", *, task=None, action=None, block_dim=N
                                   f"(samples,) for task 'classification'")
         y, y_test = y.astype(np.int64), y_test.astype(np.int64)
     elif y is not None:
-        y = y.astype(np.float32).reshape(len(y), -1) if y.ndim == 1 else y.astype(np.float32)
-        y_test = y_test.astype(np.float32).reshape(len(y_test), -1) if y_test.ndim == 1 \
-            else y_test.astype(np.float32)
+        y = y.astype(np.float32)[:, None] if y.ndim == 1 else y.astype(np.float32)
+        y_test = y_test.astype(np.float32)[:, None] if y_test.ndim == 1 else y_test.astype(np.float32)
     if task == "equivariant" and y.shape[1:] != x.shape[1:]:
         raise _fail(path, f"task 'equivariant' needs y shaped like x per sample; "
                           f"{x_key_name!r} is {_shape(x)}, {y_key!r} is {_shape(y)}")
@@ -429,9 +439,9 @@ def load_file(path, x_key="x", y_key="y", *, task=None, action=None, block_dim=N
                               f"features of {x_key_name!r}")
         action_options["block_dim"] = block_dim
     metadata["keys"] = {"x": x_key_name, "y": y_key}
-    return SymmetryDataset(name=name or path.name, x=x, y=y, x_test=x_test, y_test=y_test,
+    return SymmetryDataset(name=name or printable(path.name), x=x, y=y, x_test=x_test, y_test=y_test,
                            task=task, action=action, action_options=action_options,
-                           ground_truth=truth, description=f"user data from {path.name}",
+                           ground_truth=truth, description=f"user data from {printable(path.name)}",
                            metadata=metadata)
 
 

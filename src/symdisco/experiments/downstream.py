@@ -39,7 +39,7 @@ from torch import nn
 
 from symdisco.errors import UserInputError
 
-EXPERIMENTS = ("nbody2", "lorentz-jets", "rotated-digits")
+EXPERIMENTS = ("nbody2", "lorentz-jets", "rotated-digits", "burgers", "heat", "kdv")
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -388,10 +388,22 @@ def _run_rotated_digits(out, **kwargs):
     return run_rotated_digits(out, **kwargs)
 
 
-_RUNNERS = {"nbody2": run_nbody2, "lorentz-jets": run_lorentz_jets, "rotated-digits": _run_rotated_digits}
+def _pde_runner(equation):
+    def run_pde(out, **kwargs):
+        from symdisco.experiments.pde_solver import run_pde_solver
+
+        return run_pde_solver(out, equation=equation, **kwargs)
+    return run_pde
+
+
+_RUNNERS = {"nbody2": run_nbody2, "lorentz-jets": run_lorentz_jets, "rotated-digits": _run_rotated_digits,
+            "burgers": _pde_runner("burgers"), "heat": _pde_runner("heat"), "kdv": _pde_runner("kdv")}
 _TITLES = {"nbody2": "nbody2 one-step prediction (test MSE, lower is better)",
            "lorentz-jets": "Lorentz jets: top vs QCD (accuracy and AUC, higher is better)",
-           "rotated-digits": "rotated digits: L-conv vs CNN vs MLP, plain and scrambled pixels (accuracy)"}
+           "rotated-digits": "rotated digits: L-conv vs CNN vs MLP, plain and scrambled pixels (accuracy)",
+           **{e: f"{e}: FNO time-stepper, unrolled relative L2 error on held-out trajectories "
+                 "(no / discovered / true symmetry augmentation; lower is better)"
+              for e in ("burgers", "heat", "kdv")}}
 
 
 def run(name: str, out, *, epochs=None, seed: int = 0, device: str = "cpu", progress: bool = True,

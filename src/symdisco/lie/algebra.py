@@ -1,27 +1,10 @@
 """LieAlgebra: a basis of k matrices (k, n, n) and what the algebra computes from it.
 
-The mathematics lives in small pure functions on tensors (`commutator`,
-`structure_constants`, `closure_residual`, `killing_form`, `invariant_forms`), which
-accept a leading batch where that makes sense and are differentiable with torch; the
-`LieAlgebra` class is a thin, printable wrapper around one basis.
-
-Conventions
------------
-* Inner product on matrices: Frobenius, <A, B> = sum_ab A_ab B_ab.
-* Structure constants: [L_i, L_j] = sum_l c[i, j, l] L_l, fitted by least squares.
-* Closure residual: for a Frobenius-orthonormal basis Q of the span, the root mean
-  square over pairs i < j of the norm of the part of [Q_i, Q_j] outside the span.
-  It does not depend on the basis or the scale of the generators, is 0 for a closed
-  algebra (abelian ones included, also when noisy) and of order 1/sqrt(n) for random
-  matrices.
-* Invariant forms: symmetric J with L^T J + J L = 0 for every generator (the group
-  preserves x^T J y). Found as the near-null space of that linear map in J; a form is
-  kept when its singular value is at most `rtol` times the largest one, which suits
-  approximate, discovered generators.
-* Invariant metric: the best single form (smallest singular value), scaled to
-  max |entry| = 1, with its sign fixed so that the first diagonal entry whose magnitude
-  is at least half the largest diagonal magnitude is positive (so so(1,3) on
-  (E, px, py, pz) gives diag(1, -1, -1, -1) and so(3) gives the identity).
+The mathematics lives in small pure functions on tensors: `brackets` (commutators,
+structure constants, closure residual, Killing form), `forms` (invariant bilinear forms and
+metric, under the one tolerance rule of `nullspace`) and `identify` (names); the
+`LieAlgebra` class is a thin, printable wrapper around one basis. Printing shows the
+matrices, the given name and an identification already made; it computes nothing.
 """
 from __future__ import annotations
 
@@ -30,144 +13,12 @@ import math
 import numpy as np
 import torch
 
-FORM_RTOL = 0.05
-"""Default relative singular-value tolerance for `invariant_forms` and `invariant_metric`."""
-
-FORM_GAP = 0.25
-"""`invariant_metric` also accepts a form that is this many times better than the next one.
-
-Discovered generators are only approximately closed: their best form is off by ~0.1-0.15 of
-the largest singular value, yet stands far apart from the rest (the next is ~0.85), while a
-random span has no such gap (0.6 next to 0.63)."""
-
-FORM_MAX_DIM = 32
-"""Largest n for which invariant forms are computed (a dense SVD whose cost grows as n^6)."""
-
-
-def as_basis(basis) -> torch.Tensor:
-    """A basis as a torch tensor (k, n, n); accepts LieAlgebra, tensors, arrays, lists.
-
-    numpy (and list) input becomes float64; a single (n, n) matrix becomes (1, n, n).
-    """
-    if isinstance(basis, LieAlgebra):
-        return basis.basis
-    if isinstance(basis, torch.Tensor):
-        tensor = basis if basis.is_floating_point() else basis.to(torch.float64)
-    else:
-        tensor = torch.as_tensor(np.asarray(basis, dtype=np.float64))
-    if tensor.ndim == 2:
-        tensor = tensor.unsqueeze(0)
-    if tensor.ndim != 3 or tensor.shape[-1] != tensor.shape[-2]:
-        raise ValueError(f"expected generators of shape (k, n, n), got shape {tuple(tensor.shape)}")
-    return tensor
-
-
-def commutator(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """[a, b] = ab - ba, broadcasting over leading dimensions."""
-    return a @ b - b @ a
-
-
-def pairwise_commutators(basis: torch.Tensor) -> torch.Tensor:
-    """(..., k, n, n) -> (..., k, k, n, n) with entry [i, j] = [L_i, L_j]."""
-    return commutator(basis.unsqueeze(-3), basis.unsqueeze(-4))
-
-
-def _flat(basis: torch.Tensor) -> torch.Tensor:
-    return basis.reshape(*basis.shape[:-2], -1)
-
-
-def orthonormal_basis(basis: torch.Tensor) -> torch.Tensor:
-    """A Frobenius-orthonormal basis of the span (QR; the generators must be independent)."""
-    k, n = basis.shape[-3], basis.shape[-1]
-    q, _ = torch.linalg.qr(_flat(basis).transpose(-1, -2))
-    return q.transpose(-1, -2).reshape(*basis.shape[:-3], k, n, n)
-
-
-def structure_constants(basis: torch.Tensor) -> torch.Tensor:
-    """(..., k, n, n) -> (..., k, k, k): least-squares c with [L_i, L_j] = sum_l c[i, j, l] L_l."""
-    k = basis.shape[-3]
-    comms = _flat(pairwise_commutators(basis)).reshape(*basis.shape[:-3], k * k, -1)
-    coefficients = comms @ torch.linalg.pinv(_flat(basis))
-    return coefficients.reshape(*basis.shape[:-3], k, k, k)
-
-
-def closure_residual(basis: torch.Tensor) -> torch.Tensor:
-    """(..., k, n, n) -> (...): basis-independent size of the commutators outside the span.
-
-    RMS over pairs i < j of |[Q_i, Q_j] - P[Q_i, Q_j]|_F for an orthonormal basis Q and
-    P the projection onto the span; 0 for k = 1.
-    """
-    k = basis.shape[-3]
-    if k < 2:
-        return basis.new_zeros(basis.shape[:-3])
-    q = orthonormal_basis(basis)
-    flat_q = _flat(q)                                             # (..., k, n*n)
-    comms = _flat(pairwise_commutators(q)).reshape(*basis.shape[:-3], k * k, -1)
-    outside = comms - (comms @ flat_q.transpose(-1, -2)) @ flat_q
-    return torch.sqrt(outside.pow(2).sum((-1, -2)) / (k * (k - 1)))
-
-
-def killing_form(basis: torch.Tensor) -> torch.Tensor:
-    """(..., k, n, n) -> (..., k, k): K_ij = tr(ad_i ad_j), with (ad_i)_{lj} = c[i, j, l]."""
-    c = structure_constants(basis)
-    return torch.einsum("...iml,...jlm->...ij", c, c)
-
-
-def symmetric_basis(n: int, dtype=torch.float64, device=None) -> torch.Tensor:
-    """Frobenius-orthonormal basis (n(n+1)/2, n, n) of the symmetric n x n matrices."""
-    mats = []
-    for a in range(n):
-        for b in range(a, n):
-            m = torch.zeros(n, n, dtype=dtype, device=device)
-            if a == b:
-                m[a, a] = 1.0
-            else:
-                m[a, b] = m[b, a] = 1.0 / math.sqrt(2.0)
-            mats.append(m)
-    return torch.stack(mats)
-
-
-def invariant_form_spectrum(basis: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """All candidate forms and how far each is from invariant, best first.
-
-    Returns (forms (s, n, n), singular values (s,)), s = n(n+1)/2, singular values
-    ascending, forms Frobenius-orthonormal and symmetric. The map J -> {Q_i^T J + J Q_i}
-    uses an orthonormal basis Q of the span, so the values do not depend on the basis.
-    """
-    n = basis.shape[-1]
-    if n > FORM_MAX_DIM:
-        raise ValueError(f"invariant forms are computed for n <= {FORM_MAX_DIM} only (dense SVD); "
-                         f"these generators are {n}x{n}")
-    q = orthonormal_basis(basis)
-    sym = symmetric_basis(n, dtype=basis.dtype, device=basis.device)
-    images = q.transpose(-1, -2).unsqueeze(0) @ sym.unsqueeze(1) + sym.unsqueeze(1) @ q.unsqueeze(0)
-    matrix = images.reshape(sym.shape[0], -1).transpose(0, 1)     # (k n^2, s)
-    _, values, vh = torch.linalg.svd(matrix, full_matrices=False)
-    forms = torch.einsum("as,sij->aij", vh, sym)
-    return forms.flip(0), values.flip(0)
-
-
-def invariant_forms(basis: torch.Tensor, rtol: float = FORM_RTOL) -> torch.Tensor:
-    """(m, n, n) orthonormal basis of the symmetric J with L^T J + J L ~ 0 (m may be 0)."""
-    forms, values = invariant_form_spectrum(basis)
-    largest = values[-1]
-    keep = values <= rtol * largest if largest > 0 else torch.ones_like(values, dtype=torch.bool)
-    return forms[keep]
-
-
-def normalise_metric(form: torch.Tensor) -> torch.Tensor:
-    """Scale to max |entry| = 1; sign: first diagonal entry with |d| >= max|d| / 2 positive.
-
-    With a (near) zero diagonal the first entry with magnitude >= 1/2 decides instead.
-    """
-    form = form / form.abs().max()
-    diag = form.diagonal()
-    if diag.abs().max() > 1e-6:
-        deciding = diag[int(torch.nonzero(diag.abs() >= 0.5 * diag.abs().max())[0])]
-    else:
-        flat = form.reshape(-1)
-        deciding = flat[int(torch.nonzero(flat.abs() >= 0.5)[0])]
-    return form if deciding > 0 else -form
+from .brackets import (as_basis, closure_residual, commutator, killing_form,  # noqa: F401  (re-exported)
+                       orthonormal_basis, pairwise_commutators, structure_constants)
+from .forms import (FORM_MAX_DIM, invariant_form_spectrum, invariant_forms,  # noqa: F401  (re-exported)
+                    invariant_metric, normalise_metric, symmetric_basis)
+from .identify import identify
+from .nullspace import NULL_GAP
 
 
 def canonical_basis(basis: torch.Tensor) -> torch.Tensor:
@@ -238,30 +89,30 @@ class LieAlgebra:
         """(k, k) Killing form tr(ad_i ad_j) in this basis."""
         return killing_form(self.basis)
 
-    def invariant_forms(self, rtol: float = FORM_RTOL) -> torch.Tensor:
-        """(m, n, n) orthonormal basis of the symmetric forms every generator preserves."""
-        return invariant_forms(self.basis, rtol)
+    def invariant_forms(self, tol: float | None = None, min_gap: float = NULL_GAP) -> torch.Tensor:
+        """(m, n, n) orthonormal basis of the symmetric forms every generator preserves, best
+        first (the one rule of `nullspace`; ValueError for n > FORM_MAX_DIM)."""
+        return invariant_forms(self.basis.detach(), tol, min_gap)
 
-    def invariant_metric(self, rtol: float = FORM_RTOL, gap: float = FORM_GAP) -> torch.Tensor | None:
-        """The best single invariant symmetric form (n, n), or None (also for n > FORM_MAX_DIM).
-
-        A form counts when its residual is below `rtol` of the largest singular value, or,
-        for approximate (discovered) generators, below 0.3 of it and `gap` times the next one.
-        """
+    def invariant_metric(self, tol: float | None = None, min_gap: float = NULL_GAP) -> torch.Tensor | None:
+        """The best invariant symmetric form (n, n), normalised, or None: None exactly when
+        `invariant_forms` is empty, and for n > FORM_MAX_DIM."""
         if self.n > FORM_MAX_DIM:
             return None
-        forms, values = invariant_form_spectrum(self.basis.detach())
-        if values[-1] > 0 and values[0] > rtol * values[-1]:
-            separated = len(values) > 1 and values[0] <= gap * values[1] and values[0] <= 0.3 * values[-1]
-            if not separated:
-                return None
-        return normalise_metric(forms[0])
+        return invariant_metric(self.basis.detach(), tol, min_gap)
 
     def identify(self) -> tuple[str, float]:
-        """(name, confidence in [0, 1]) from basis-independent invariants."""
-        from .identify import identify
+        """(name, confidence in [0, 1]) from basis-independent invariants; computed once per
+        basis and remembered (printing shows it when known)."""
+        known = self._known_identification()
+        if known is None:
+            known = identify(self)
+            self._identified = (self.basis, self.basis._version, known)
+        return known
 
-        return identify(self)
+    def _known_identification(self) -> tuple[str, float] | None:
+        basis, version, known = getattr(self, "_identified", (None, None, None))
+        return known if basis is self.basis and version == self.basis._version else None
 
     def canonical(self) -> "LieAlgebra":
         """The same span in a deterministic display basis (see `canonical_basis`)."""
@@ -282,9 +133,11 @@ class LieAlgebra:
         return f"LieAlgebra({label}k={self.k}, n={self.n}, dtype={self.dtype})"
 
     def __str__(self) -> str:
-        name, confidence = self.identify()
-        header = (f"{self.name + ': ' if self.name else ''}{self.k} generator(s) {self.n}x{self.n}, "
-                  f"identified {name} ({confidence:.2f}), closure residual {self.closure_residual():.1e}")
+        """Name, size, the identification if already made, and the matrices (no numerics)."""
+        header = f"{self.name + ': ' if self.name else ''}{self.k} generator(s) {self.n}x{self.n}"
+        known = self._known_identification()
+        if known is not None:
+            header += f", identified {known[0]} ({known[1]:.2f})"
         return header + "\n" + heat_map(self.numpy())
 
 

@@ -9,7 +9,8 @@ How:
 2. Closure residual (see `algebra`): above 0.3 the span is not an algebra -> "unknown";
    below, it lowers the confidence smoothly (0.1 gives 1/2).
 3. k = 1: nilpotent (spectral radius < 0.1 spectral norm: translations(1)), a multiple of a projector (scaling), purely
-   imaginary spectrum (so(2)), real spectrum in +- pairs (so(1,1)), else abelian(1).
+   imaginary spectrum (so(2)), real spectrum in +- pairs (so(1,1), a boost: the pairs'
+   midpoints held to the same tolerance as so(2)'s real parts), else abelian(1).
 4. Commuting generators: all nilpotent (radius < 0.2 norm: noise of size e moves the
    eigenvalues of a nilpotent matrix by about sqrt(e)) -> translations(k), else abelian(k).
 5. Otherwise balance the representation (conjugate by the positive g minimising
@@ -17,7 +18,7 @@ How:
    makes the Killing form well scaled), then read the Killing form's signature:
    nondegenerate with k = m(m-1)/2 and p*q positive directions (p + q = m) -> so(p,q)
    (p = 0: so(m)); the split 3-dimensional one is "so(1,2)" when the generators preserve
-   a symmetric form of signature (1,2) and "sl(2)" otherwise; a one-dimensional kernel
+   a symmetric form of signature (1,2) (decided by `nullspace`'s rule) and "sl(2)" otherwise; a one-dimensional kernel
    with the signature of sl(m) and k = m^2 -> gl(m).
 The confidence multiplies the closure factor with how clearly each decision was made
 (margins of eigenvalue ratios against their thresholds); "unknown" has confidence 0.
@@ -29,7 +30,9 @@ import math
 import numpy as np
 import torch
 
-from .algebra import FORM_MAX_DIM, as_basis, closure_residual, invariant_form_spectrum
+from .brackets import as_basis, closure_residual
+from .forms import FORM_MAX_DIM, invariant_form_spectrum
+from .nullspace import NULL_GAP, gap_at, null_count
 
 RANK_RTOL = 1e-2          # singular values of the (unit-norm) generators below this: dependent
 MAX_CLOSURE = 0.3         # above: not an algebra
@@ -126,8 +129,8 @@ def _one_generator(generator: np.ndarray) -> tuple[str, float]:
             spread = (nonzero.max() - nonzero.min()) / np.abs(nonzero).max()
             if spread < SPECTRUM_TOL:
                 return "scaling", clean * _ramp(spread, SPECTRUM_TOL, SPECTRUM_TOL / 2)
-        elif nonzero.size % 2 == 0:
-            mismatch = np.abs(nonzero + nonzero[::-1]).max()
+        elif nonzero.size % 2 == 0:  # +-pairs; the midpoint of a pair is off as so(2)'s real part
+            mismatch = np.abs(nonzero + nonzero[::-1]).max() / 2
             if mismatch < SPECTRUM_TOL:
                 return "so(1,1)", clean * _ramp(mismatch, SPECTRUM_TOL, SPECTRUM_TOL / 2)
     return "abelian(1)", 1.0
@@ -164,22 +167,23 @@ def _so_pq_from_killing(k: int, positive: int) -> tuple[int, int] | None:
 
 
 def _split_three(balanced: np.ndarray) -> tuple[str, float]:
-    """so(1,2) if a symmetric form of signature (1,2) is preserved, else sl(2)."""
-    if balanced.shape[-1] > FORM_MAX_DIM:
-        return "sl(2)", 0.5
+    """so(1,2) if the generators preserve a symmetric form (the one rule of `nullspace`) and
+    it has signature (1,2), else sl(2); the confidence grows with the gap that decided."""
+    if balanced.shape[-1] > FORM_MAX_DIM or balanced.shape[-1] < 3:
+        return "sl(2)", 0.5 if balanced.shape[-1] > FORM_MAX_DIM else 1.0
     forms, values = invariant_form_spectrum(torch.as_tensor(balanced))
-    values = values.numpy()
-    if balanced.shape[-1] < 3 or values[1] == 0:
+    if float(values[-1]) == 0:
         return "sl(2)", 1.0
-    gap = values[0] / values[1]
+    relative = values / values[-1]
+    kept = null_count(relative)
+    if kept == 0:  # how clearly nothing was kept: the best form's gap against the rule's
+        return "sl(2)", _ramp(gap_at(relative, 1), NULL_GAP, NULL_GAP / 2)
     eigenvalues = np.linalg.eigvalsh(forms[0].numpy())
     eigenvalues = eigenvalues / np.abs(eigenvalues).max()
     signs = sorted(((eigenvalues > 0.1).sum(), (eigenvalues < -0.1).sum()))
-    if signs != [1, 2]:
+    if kept != 1 or signs != [1, 2]:
         return "sl(2)", 1.0
-    if gap < 0.3:
-        return "so(1,2)", _ramp(gap, 0.3, 0.15)
-    return "sl(2)", _ramp(gap, 0.3, 0.6)
+    return "so(1,2)", _ramp(gap_at(relative, kept), NULL_GAP, 2 * NULL_GAP)
 
 
 def _semisimple_or_reductive(q: np.ndarray) -> tuple[str, float]:

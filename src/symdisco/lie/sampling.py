@@ -23,9 +23,22 @@ def _inverse_softplus(value: float) -> float:
 
 
 class CoefficientLaw(nn.Module):
-    """Base class: `sample(batch_size, generator)` -> (B, k) coefficients."""
+    """Base class: `sample(batch_size, generator)` -> (B, k) coefficients.
 
-    k: int
+    A law built without `k` (`UniformLaw(half_width=0.5)`) is a recipe, the way a method
+    takes it as a knob; `sized(k)` builds a fresh law with the same settings for k
+    generators, so fitting never changes the object the user passed. `settings()` returns
+    those constructor arguments (JSON-friendly), `describe()` the current values.
+    """
+
+    k: int | None
+    kind = "law"
+
+    def sized(self, k: int) -> "CoefficientLaw":
+        return type(self)(k, **self.settings())
+
+    def settings(self) -> dict:
+        raise NotImplementedError
 
     def sample(self, batch_size: int, generator: torch.Generator | None = None) -> torch.Tensor:
         raise NotImplementedError
@@ -33,51 +46,89 @@ class CoefficientLaw(nn.Module):
     def describe(self) -> dict:
         raise NotImplementedError
 
+    def _width(self) -> int:
+        return 1 if self.k is None else self.k
+
     def _device(self) -> torch.device:
         params = list(self.parameters()) + list(self.buffers())
         return params[0].device if params else torch.device("cpu")
+
+    def _require_k(self):
+        if self.k is None:
+            raise ValueError(f"{type(self).__name__} without k is a recipe; use .sized(k) to sample")
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{key}={value!r}" for key, value in self.settings().items())
+        return f"{type(self).__name__}({'' if self.k is None else f'k={self.k}, '}{shown})"
+
+
+def _check_positive(law: str, name: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        from symdisco.errors import UserInputError
+
+        raise UserInputError(f"{law}: {name} must be a finite number > 0, got {value!r}")
 
 
 class NormalLaw(CoefficientLaw):
     """w ~ N(mu, sigma^2) per generator; sigma (and optionally mu) learnable."""
 
-    def __init__(self, k: int, scale: float = 1.0, learnable: bool = True, learn_mean: bool = False):
+    kind = "normal"
+
+    def __init__(self, k: int | None = None, scale: float = 1.0, learnable: bool = True, learn_mean: bool = False):
         super().__init__()
+        _check_positive("NormalLaw", "scale", scale)
         self.k = k
-        raw = torch.full((k,), _inverse_softplus(scale))
+        self._settings = {"scale": float(scale), "learnable": bool(learnable), "learn_mean": bool(learn_mean)}
+        raw = torch.full((self._width(),), _inverse_softplus(scale))
         self.raw_scale = nn.Parameter(raw, requires_grad=learnable)
-        self.mean = nn.Parameter(torch.zeros(k), requires_grad=learn_mean)
+        self.mean = nn.Parameter(torch.zeros(self._width()), requires_grad=learn_mean)
+
+    def settings(self):
+        return dict(self._settings)
 
     @property
     def scale(self) -> torch.Tensor:
         return nn.functional.softplus(self.raw_scale)
 
     def sample(self, batch_size, generator=None):
+        self._require_k()
         noise = torch.randn(batch_size, self.k, generator=generator, device=self._device())
         return self.mean + self.scale * noise
 
     def describe(self):
+        if self.k is None:
+            return {"law": "normal", **self.settings()}
         return {"law": "normal", "mean": self.mean.tolist(), "scale": self.scale.tolist()}
 
 
 class UniformLaw(CoefficientLaw):
     """w ~ U(-a, a) per generator with learnable half-width a: a subset of the group."""
 
-    def __init__(self, k: int, half_width: float = 1.0, learnable: bool = True):
+    kind = "uniform"
+
+    def __init__(self, k: int | None = None, half_width: float = 1.0, learnable: bool = True):
         super().__init__()
+        _check_positive("UniformLaw", "half_width", half_width)
         self.k = k
-        raw = torch.full((k,), _inverse_softplus(half_width))
+        self._settings = {"half_width": float(half_width), "learnable": bool(learnable)}
+        raw = torch.full((self._width(),), _inverse_softplus(half_width))
         self.raw_half_width = nn.Parameter(raw, requires_grad=learnable)
+
+    def settings(self):
+        return dict(self._settings)
 
     @property
     def half_width(self) -> torch.Tensor:
         return nn.functional.softplus(self.raw_half_width)
 
     def sample(self, batch_size, generator=None):
+        self._require_k()
         unit = torch.rand(batch_size, self.k, generator=generator, device=self._device())
         return (2 * unit - 1) * self.half_width
 
     def describe(self):
+        if self.k is None:
+            return {"law": "uniform", **self.settings()}
         return {"law": "uniform", "half_width": self.half_width.tolist()}
 
 
@@ -88,15 +139,26 @@ class IntegerGridLaw(CoefficientLaw):
     learns the discrete angle (e.g. 2 pi / k).
     """
 
-    def __init__(self, k: int, step: float = 1.0, max_steps: int = 4, include_identity: bool = False):
+    kind = "integer"
+
+    def __init__(self, k: int | None = None, step: float = 1.0, max_steps: int = 4, include_identity: bool = False):
         super().__init__()
+        _check_positive("IntegerGridLaw", "step", step)
+        if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
+            from symdisco.errors import UserInputError
+
+            raise UserInputError(f"IntegerGridLaw: max_steps must be an integer >= 1, got {max_steps!r}")
         self.k = k
-        self.step = step
+        self.step = float(step)
         self.max_steps = max_steps
         self.include_identity = include_identity
         self.register_buffer("_anchor", torch.zeros(()))
 
+    def settings(self):
+        return {"step": self.step, "max_steps": self.max_steps, "include_identity": self.include_identity}
+
     def sample(self, batch_size, generator=None):
+        self._require_k()
         low = -self.max_steps
         j = torch.randint(low, self.max_steps, (batch_size, self.k), generator=generator,
                           device=self._device())
@@ -111,12 +173,43 @@ class IntegerGridLaw(CoefficientLaw):
 LAWS = {"normal": NormalLaw, "uniform": UniformLaw, "integer": IntegerGridLaw}
 
 
-def make_law(name: str, k: int, **options) -> CoefficientLaw:
+def make_law(name: str, k: int | None = None, **options) -> CoefficientLaw:
     """Build a coefficient law by name ("normal", "uniform", "integer")."""
     try:
         return LAWS[name](k, **options)
     except KeyError:
         raise ValueError(f"unknown coefficient law {name!r}; choose from {sorted(LAWS)}") from None
+
+
+def law_shorthand(name: str, scale: float | None = None, step: float | None = None,
+                  max_steps: int | None = None, learnable: bool | None = None) -> CoefficientLaw:
+    """The law a command line spells as --law NAME [--law-scale S] [--law-step T] [--learn-law].
+
+    `scale` is the standard deviation of a normal law and the half-width of a uniform one;
+    `step` and `max_steps` belong to the integer grid. A flag that does not apply to the law is
+    an error rather than silently ignored."""
+    from symdisco.errors import UserInputError
+
+    if name not in LAWS:
+        raise UserInputError(f"law must be one of {', '.join(LAWS)}, got {name!r}")
+    extra = {"normal": ("step", "max_steps"), "uniform": ("step", "max_steps"),
+             "integer": ("scale", "learnable")}[name]
+    given = {"scale": scale, "step": step, "max_steps": max_steps, "learnable": learnable}
+    for key in extra:
+        if given[key] is not None:
+            flag = {"scale": "--law-scale", "step": "--law-step", "max_steps": "--max-steps",
+                    "learnable": "--learn-law"}[key]
+            raise UserInputError(f"{flag} does not apply to the {name} law")
+    for key, flag in (("scale", "--law-scale"), ("step", "--law-step")):
+        value = given[key]
+        if value is not None and (not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0):
+            raise UserInputError(f"law {key} ({flag}) must be a finite number > 0, got {value!r}")
+    learnable = bool(learnable)
+    if name == "normal":
+        return NormalLaw(scale=1.0 if scale is None else scale, learnable=learnable)
+    if name == "uniform":
+        return UniformLaw(half_width=1.0 if scale is None else scale, learnable=learnable)
+    return IntegerGridLaw(step=1.0 if step is None else step, max_steps=4 if max_steps is None else max_steps)
 
 
 def group_log(elements: torch.Tensor) -> torch.Tensor:

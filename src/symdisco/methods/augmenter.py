@@ -40,6 +40,7 @@ from ..lie.sampling import UniformLaw, group_elements
 from ..models.baselines import MLP, SmallCNN
 from ..training import Checkpointer, LossLog, Progress, resolve_device, seed_everything
 from .base import DiscoveryMethod, check_option
+from .knobs import Anything, Bool, Choice, Float, Int
 from .regularizers import nontrivial_penalty, orthogonality_penalty, sparsity_penalty
 
 GENERATOR_NORM = math.sqrt(2.0)
@@ -206,6 +207,19 @@ class LieAugmenter(DiscoveryMethod):
         "baselines": (bool, "augmenter: also train without augmentation and with the truth's"),
     }
 
+    KNOBS = {
+        "n_generators": Int(1), "parameterization": Choice("auto", "full", "blocks", "affine"),
+        "base_model": Anything(), "hidden": Int(1), "half_width": Float(0, strict=True),
+        "max_half_width": Float(0, strict=True), "learn_law": Bool(),
+        "nontrivial": Choice("coverage", "cosine", "relative", "norm", "none"), "w_nontrivial": Float(0),
+        "w_orthogonality": Float(0), "w_sparsity": Float(0), "w_augmented": Float(0),
+        "epochs": Int(1, optional=True), "batch_size": Int(1, optional=True), "lr": Float(0, strict=True),
+        "lr_augmenter": Float(0, strict=True), "warmup_epochs": Int(0), "baselines": Bool(),
+        "compare_liegan": Bool(), "liegan_epochs": Int(1, optional=True), "init_scale": Float(0, strict=True),
+        "seed": Int(), "device": Choice("cpu", "cuda", "mps", "auto"), "checkpoint_every": Int(1),
+        "standardize": Bool(),
+    }
+
     def __init__(self, n_generators: int = 1, *, parameterization: str = "auto", base_model="auto",
                  hidden: int = 128, half_width: float = 0.5, max_half_width: float = math.pi,
                  learn_law: bool = True, nontrivial: str = "coverage", w_nontrivial: float = 1.0,
@@ -213,7 +227,7 @@ class LieAugmenter(DiscoveryMethod):
                  epochs: int | None = None, batch_size: int | None = None, lr: float = 3e-3,
                  lr_augmenter: float = 1e-2, warmup_epochs: int = 1, baselines: bool = True,
                  compare_liegan: bool = True, liegan_epochs: int | None = None, init_scale: float = 1.0,
-                 seed: int = 0, device: str = "cpu", checkpoint_every: int = 5):
+                 seed: int = 0, device: str = "cpu", checkpoint_every: int = 5, standardize: bool = True):
         self.n_generators = n_generators
         self.parameterization = parameterization
         self.base_model = base_model
@@ -238,6 +252,15 @@ class LieAugmenter(DiscoveryMethod):
         self.seed = seed
         self.device = device
         self.checkpoint_every = checkpoint_every
+        self.standardize = standardize
+
+    def check_data(self, dataset: SymmetryDataset) -> None:
+        kind, n = self._parameterization(dataset)
+        room = 6 if kind == "affine" else n * n
+        if self.n_generators > room:
+            raise UserInputError(f"{dataset.name}: n_generators (--generators) must be between 1 and {room}: "
+                                 f"{kind} generators of size {n}x{n} span at most {room} dimensions, "
+                                 f"got {self.n_generators}")
 
     # -- construction ----------------------------------------------------------------
     def _parameterization(self, dataset: SymmetryDataset) -> tuple[str, int]:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..lie.sampling import group_log
+from ..lie.sampling import UniformLaw, group_log
+from .knobs import Float
 from .liegan import LieGAN
 
 
@@ -51,12 +52,12 @@ class SymmetryGAN(LieGAN):
     def __init__(self, *, parameterization: str = "auto", epochs: int = 30, batch_size: int = 256,
                  lr_generator: float = 1e-2, lr_discriminator: float = 2e-3, hidden: int = 64, layers: int = 2,
                  nontrivial: str = "cosine", w_nontrivial: float = 1.0, init_scale: float = 0.5,
-                 early_stopping: bool = True, seed: int = 0, device: str = "cpu"):
+                 early_stopping: bool = True, seed: int = 0, device: str = "cpu", standardize: bool = True):
         super().__init__(1, parameterization=parameterization, epochs=epochs, batch_size=batch_size,
                          lr_generator=lr_generator, lr_discriminator=lr_discriminator, hidden=hidden,
                          layers=layers, nontrivial=nontrivial, w_nontrivial=w_nontrivial,
                          orthogonality="none", init_scale=init_scale, early_stopping=early_stopping,
-                         seed=seed, device=device)
+                         seed=seed, device=device, standardize=standardize)
 
     def build(self, dataset, generator):
         symmetry, disc = super().build(dataset, generator)
@@ -77,13 +78,14 @@ class AugerinoPlus(LieGAN):
 
     name = "augerino"
     CLI_OPTIONS = {"w_width": (float, "augerino: reward for wider augmentation ranges")}
+    KNOBS = {"lr": Float(0, strict=True), "w_width": Float(0)}
 
     def __init__(self, n_generators: int = 1, *, parameterization: str = "auto", epochs: int = 30,
                  batch_size: int = 256, lr: float = 5e-3, hidden: int = 128, w_width: float = 0.05,
-                 w_orthogonality: float = 1.0, seed: int = 0, device: str = "cpu"):
-        super().__init__(n_generators, parameterization=parameterization, law="uniform", learn_law=True,
+                 w_orthogonality: float = 1.0, seed: int = 0, device: str = "cpu", standardize: bool = True):
+        super().__init__(n_generators, parameterization=parameterization, law=UniformLaw(learnable=True),
                          epochs=epochs, batch_size=batch_size, w_orthogonality=w_orthogonality,
-                         hidden=hidden, seed=seed, device=device)
+                         hidden=hidden, seed=seed, device=device, standardize=standardize)
         self.lr, self.w_width = lr, w_width
 
     def fit(self, dataset, *, out=None, progress: bool = True, callback=None):

@@ -2,6 +2,11 @@
 
 All take (x, y) where y may be None (unsupervised data), a float target, or integer
 class labels (embedded), and return one logit per sample.
+
+A method takes its discriminator as a knob: a name ("auto", "mlp", "set", "cnn",
+"fourier") or a recipe, the class built with its own settings only, e.g.
+`LieGAN(discriminator=MLPDiscriminator(hidden=128, layers=3))`; the method calls
+`recipe.built_for(x, y, action, n_classes)` at fit, so the object passed in is never trained.
 """
 from __future__ import annotations
 
@@ -32,12 +37,49 @@ class _LabelEncoder(nn.Module):
         return y.reshape(y.shape[0], -1).float()
 
 
-class MLPDiscriminator(nn.Module):
+class Discriminator(nn.Module):
+    """Base class: settings that make a recipe (`settings()`, `describe()`, `built_for`)."""
+
+    kind = "discriminator"
+    _setting_names: tuple = ("hidden", "layers")
+
+    def settings(self) -> dict:
+        return {name: getattr(self, name) for name in self._setting_names}
+
+    def describe(self) -> dict:
+        return {"discriminator": self.kind, **self.settings()}
+
+    def built_for(self, x, y, action: str, n_classes: int | None) -> nn.Module:
+        """A fresh discriminator with these settings, sized for the data."""
+        return make_discriminator(x, y, action, n_classes, kind=self.kind, **self.settings())
+
+    def _store(self, **settings):
+        for name, value in settings.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                from ..errors import UserInputError
+
+                raise UserInputError(f"{type(self).__name__}: {name} must be a number > 0, got {value!r}")
+            setattr(self, name, value)
+
+    def __repr__(self) -> str:
+        if getattr(self, "recipe", False):
+            shown = ", ".join(f"{key}={value!r}" for key, value in self.settings().items())
+            return f"{type(self).__name__}({shown})"
+        return super().__repr__()
+
+
+class MLPDiscriminator(Discriminator):
     """MLP on the concatenation of flattened x and (embedded) y."""
 
-    def __init__(self, x_dim: int, y_dim: int = 0, n_classes: int | None = None,
+    kind = "mlp"
+
+    def __init__(self, x_dim: int | None = None, y_dim: int = 0, n_classes: int | None = None,
                  hidden: int = 64, layers: int = 2):
         super().__init__()
+        self._store(hidden=hidden, layers=layers)
+        self.recipe = x_dim is None
+        if self.recipe:
+            return
         self.labels = _LabelEncoder(y_dim, n_classes)
         in_dim = x_dim + (self.labels.out_dim if (y_dim or n_classes) else 0)
         self.net = mlp([in_dim] + [hidden] * layers + [1])
@@ -50,7 +92,7 @@ class MLPDiscriminator(nn.Module):
         return self.net(torch.cat(features, dim=1)).squeeze(1)
 
 
-class FourierDiscriminator(nn.Module):
+class FourierDiscriminator(Discriminator):
     """MLP on random Fourier features cos(W z + b) of z = standardised (flattened x, y).
 
     For targets that oscillate quickly in x (e.g. r^2 cos(k theta) with large k), which a
@@ -59,9 +101,16 @@ class FourierDiscriminator(nn.Module):
     the standard deviation of W (in units of the input's standard deviation).
     """
 
-    def __init__(self, x: torch.Tensor, y: torch.Tensor | None, hidden: int = 64, layers: int = 1,
-                 n_features: int = 512, bandwidth: float = 2.0):
+    kind = "fourier"
+    _setting_names = ("hidden", "layers", "n_features", "bandwidth")
+
+    def __init__(self, x: torch.Tensor | None = None, y: torch.Tensor | None = None, hidden: int = 64,
+                 layers: int = 1, n_features: int = 512, bandwidth: float = 2.0):
         super().__init__()
+        self._store(hidden=hidden, layers=layers, n_features=n_features, bandwidth=bandwidth)
+        self.recipe = x is None
+        if self.recipe:
+            return
         z = self._join(x, y).double()
         self.register_buffer("mean", z.mean(0).float())
         self.register_buffer("std", z.std(0).clamp(min=1e-6).float())
@@ -81,15 +130,21 @@ class FourierDiscriminator(nn.Module):
         return self.net(torch.cos(z @ self.weight + self.phase)).squeeze(1)
 
 
-class SetDiscriminator(nn.Module):
+class SetDiscriminator(Discriminator):
     """Permutation-invariant (Deep Sets) discriminator for particle clouds x (B, N, n).
 
     Zero-padded particles are masked out, so padding never informs the verdict.
     """
 
-    def __init__(self, point_dim: int, y_dim: int = 0, n_classes: int | None = None,
+    kind = "set"
+
+    def __init__(self, point_dim: int | None = None, y_dim: int = 0, n_classes: int | None = None,
                  hidden: int = 64, layers: int = 2):
         super().__init__()
+        self._store(hidden=hidden, layers=layers)
+        self.recipe = point_dim is None
+        if self.recipe:
+            return
         self.labels = _LabelEncoder(y_dim, n_classes)
         self.phi = mlp([point_dim] + [hidden] * layers, final_activation=True)
         extra = self.labels.out_dim if (y_dim or n_classes) else 0
@@ -103,11 +158,19 @@ class SetDiscriminator(nn.Module):
         return self.rho(features).squeeze(1)
 
 
-class ConvDiscriminator(nn.Module):
+class ConvDiscriminator(Discriminator):
     """A small CNN for images x (B, C, H, W), with an optional label embedding."""
 
-    def __init__(self, channels: int, y_dim: int = 0, n_classes: int | None = None, hidden: int = 32):
+    kind = "cnn"
+    _setting_names = ("hidden",)
+
+    def __init__(self, channels: int | None = None, y_dim: int = 0, n_classes: int | None = None,
+                 hidden: int = 32):
         super().__init__()
+        self._store(hidden=hidden)
+        self.recipe = channels is None
+        if self.recipe:
+            return
         self.labels = _LabelEncoder(y_dim, n_classes)
         self.features = nn.Sequential(
             nn.Conv2d(channels, hidden, 3, padding=1), nn.LeakyReLU(0.2), nn.MaxPool2d(2),
@@ -124,10 +187,16 @@ class ConvDiscriminator(nn.Module):
         return self.head(features).squeeze(1)
 
 
+DISCRIMINATORS = ("mlp", "set", "cnn", "fourier")
+
+
 def make_discriminator(x: torch.Tensor, y: torch.Tensor | None, action: str, n_classes: int | None,
-                       hidden: int, layers: int, kind: str = "auto") -> nn.Module:
+                       hidden: int = 64, layers: int = 2, kind="auto", **settings) -> nn.Module:
     """Pick the discriminator that fits the data: set for point clouds, CNN for images, else MLP
-    ("fourier": an MLP on random Fourier features of (x, y), for float targets)."""
+    ("fourier": an MLP on random Fourier features of (x, y), for float targets). `kind` may also
+    be a recipe (a `Discriminator` built without data), whose own settings are used."""
+    if isinstance(kind, Discriminator):
+        return kind.built_for(x, y, action, n_classes)
     y_dim = 0 if y is None or n_classes else int(y[0].numel())
     if kind == "auto":
         kind = {"points": "set", "image": "cnn"}.get(action, "mlp")
@@ -140,5 +209,7 @@ def make_discriminator(x: torch.Tensor, y: torch.Tensor | None, action: str, n_c
     if kind == "fourier":
         if n_classes:
             raise ValueError("the fourier discriminator takes float targets, not class labels")
+        if "n_features" in settings:  # a recipe's own settings
+            return FourierDiscriminator(x, y, hidden, layers, **settings)
         return FourierDiscriminator(x, y, hidden, max(1, layers - 1))
     raise ValueError(f"unknown discriminator {kind!r}; choose auto, mlp, set, cnn or fourier")

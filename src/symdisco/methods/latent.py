@@ -53,6 +53,7 @@ from ..lie.sampling import make_law
 from ..result import SymmetryResult
 from ..training import Checkpointer, LossLog, Progress, resolve_device, seed_everything
 from .base import DiscoveryMethod, check_option
+from .knobs import Bool, Choice, Float, Int
 from .discriminators import MLPDiscriminator
 from .liegan import SymmetryGenerator, discriminator_loss, generator_loss
 from .regularizers import nontrivial_penalty, orthogonality_penalty
@@ -286,6 +287,22 @@ class LatentLieGAN(DiscoveryMethod):
         "batch_size": (int, "batch size (default: at least 64, so that an epoch is at most 16 steps)"),
     }
 
+    standardization = "none"  # the method rescales its own inputs; its generators act on latent codes
+    KNOBS = {
+        "latent_dim": Int(1), "n_generators": Int(1), "sindy": Bool(), "sindy_order": Int(1),
+        "sindy_threshold": Float(0), "w_sindy_z": Float(0), "w_sindy_x": Float(0), "w_sindy_l1": Float(0),
+        "threshold_every": Int(1), "w_gan": Float(0), "w_recon": Float(0), "w_reg": Float(0),
+        "w_orthogonality": Float(0), "training": Choice("joint", "two-stage"), "pretrain_epochs": Int(0),
+        "gan_epochs": Int(0), "epochs": Int(1), "batch_size": Int(1), "hidden": Int(1), "layers": Int(1),
+        "activation": Choice(*ACTIVATIONS), "orthogonal": Bool(), "normalize_latent": Bool(), "codes": Int(1),
+        "pair_stride": Int(1), "pca_components": Int(0), "pca_threshold": Int(1),
+        "law_scale": Float(0, strict=True), "disc_hidden": Int(1), "lr_autoencoder": Float(0, strict=True),
+        "lr_generator": Float(0, strict=True), "lr_discriminator": Float(0, strict=True),
+        "lr_sindy": Float(0, strict=True), "compare": Bool(), "prediction_steps": Int(0),
+        "integrator": Choice("rk4", "euler"), "plots": Bool(), "seed": Int(),
+        "device": Choice("cpu", "cuda", "mps", "auto"), "checkpoint_every": Int(1),
+    }
+
     def __init__(self, latent_dim: int = 2, n_generators: int = 1, *, sindy: bool = False,
                  sindy_order: int = 2, sindy_threshold: float = 0.1, w_sindy_z: float = 1.0,
                  w_sindy_x: float = 0.1, w_sindy_l1: float = 1e-4, threshold_every: int = 20,
@@ -339,6 +356,11 @@ class LatentLieGAN(DiscoveryMethod):
         self.seed = seed
         self.device = device
         self.checkpoint_every = checkpoint_every
+
+    def check_data(self, dataset: SymmetryDataset) -> None:
+        if self.n_generators > self.latent_dim ** 2:
+            raise UserInputError(f"n_generators (--generators) must be between 1 and {self.latent_dim ** 2} "
+                                 f"for a {self.latent_dim}-dimensional latent space, got {self.n_generators}")
 
     # -- data --------------------------------------------------------------------------------
     def _check(self, dataset: SymmetryDataset) -> None:

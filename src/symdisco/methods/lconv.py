@@ -32,6 +32,7 @@ from ..lie.compare import cosine, similarity
 from ..models.lconv import LConv, LConvNet, count_parameters, grid_neighbours
 from ..training import Checkpointer, LossLog, Progress, resolve_device, seed_everything
 from .base import DiscoveryMethod, check_option
+from .knobs import Bool, Choice, Float, Int
 
 REGRESSION_TASKS = ("equivariant", "dynamics")
 
@@ -197,11 +198,20 @@ class LConvMethod(DiscoveryMethod):
         "lr": (float, "learning rate"),
     }
 
+    standardization = "global"  # its generators act on nodes: only a scalar scale commutes for sure
+    KNOBS = {
+        "n_generators": Int(1), "layers": Int(1, optional=True), "channels": Int(1, optional=True),
+        "structure": Choice("dense", "low_rank", "sparse"), "rank": Int(1), "epochs": Int(1, optional=True),
+        "batch_size": Int(1), "lr": Float(0, strict=True), "weight_decay": Float(0),
+        "seed": Int(), "device": Choice("cpu", "cuda", "mps", "auto"),
+        "checkpoint_every": Int(1), "standardize": Bool(),
+    }
+
     def __init__(self, n_generators: int = 1, *, layers: int | None = None, channels: int | None = None,
                  structure: str = "dense", rank: int = 16, epochs: int | None = None,
                  batch_size: int = 64, lr: float = 3e-3, weight_decay: float = 0.0,
                  seed: int = 0, device: str = "cpu",
-                 checkpoint_every: int = 10):
+                 checkpoint_every: int = 10, standardize: bool = True):
         self.n_generators = n_generators
         self.layers = layers
         self.channels = channels
@@ -214,6 +224,7 @@ class LConvMethod(DiscoveryMethod):
         self.seed = seed
         self.device = device
         self.checkpoint_every = checkpoint_every
+        self.standardize = standardize
 
     # -- helpers ---------------------------------------------------------------------
     def _truths(self, dataset: SymmetryDataset, nodes: int):

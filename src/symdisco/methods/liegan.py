@@ -14,16 +14,18 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..datasets.base import SymmetryDataset
+from ..errors import UserInputError
 from ..lie.compare import similarity
 from ..lie.generators import make_generators
-from ..lie.sampling import CoefficientLaw, group_elements, make_law
+from ..lie.sampling import CoefficientLaw, IntegerGridLaw, NormalLaw, group_elements, law_shorthand
 from ..training import Checkpointer, LossLog, Progress, resolve_device, seed_everything
 from .base import DiscoveryMethod, check_option
-from .discriminators import make_discriminator
+from .discriminators import DISCRIMINATORS, Discriminator, make_discriminator
+from .knobs import Anything, Bool, Choice, Float, Int
 from .regularizers import nontrivial_penalty, orthogonality_penalty, sparsity_penalty, threshold_basis
 
 
-LORENTZ_OPTIONS = {"n_generators": 6, "epochs": 40, "law_scale": 0.2, "w_nontrivial": 1.0}
+LORENTZ_OPTIONS = {"n_generators": 6, "epochs": 40, "law": NormalLaw(scale=0.2, learnable=False), "w_nontrivial": 1.0}
 """The configuration that finds so(1,3) on sets of four-vectors (toy jets in the isotropic
 frame): small boosts, and a non-triviality weight strong enough to keep them exact."""
 
@@ -80,8 +82,12 @@ class LieGAN(DiscoveryMethod):
 
     parameterization: "auto" (blocks for stacked states, affine for images, full otherwise),
     "full", "blocks", "affine", or "subspace" (with `span`, an (m, n, n) basis to search in).
-    law: "normal", "uniform" (a subset of the group) or "integer" (a discrete group with
-    `law_step` per unit of the integer).
+    law: the coefficient law, a `CoefficientLaw` recipe such as `UniformLaw(half_width=0.5)`,
+    `NormalLaw(scale=0.2, learnable=True)` or `IntegerGridLaw(step=2 * pi / 7)` (a discrete group),
+    or the shorthand "normal" / "uniform" / "integer" (unit scale, not learned; the command line
+    adds --law-scale, --law-step, --learn-law).
+    discriminator: "auto", "mlp", "set", "cnn", "fourier" (sized by `hidden` and `layers`) or a
+    recipe such as `MLPDiscriminator(hidden=128, layers=3)` with its own settings.
     w_nontrivial: weight of the term that keeps g from acting trivially. The default 0.1 suits
     rotations; for the Lorentz group use 1.0: at 0.1 the boosts come out slightly sheared
     (an effective "speed of light" of 1.05-1.18), at 1.0 they are exact within a few percent.
@@ -90,9 +96,10 @@ class LieGAN(DiscoveryMethod):
     name = "liegan"
     CLI_OPTIONS = {
         "law": (str, "coefficient law: normal, uniform (subset of the group), integer (discrete group)"),
-        "law_step": (float, "integer law: step of the integer grid"),
+        "law_step": (float, "integer law: step of the integer grid (shorthand for IntegerGridLaw(step=...))"),
         "law_scale": (float, "normal law: standard deviation; uniform law: half-width of the coefficients"),
         "learn_law": (bool, "learn the law's scale or range along with the generators"),
+        "max_steps": (int, "integer law: largest multiple of the step drawn (default 4)"),
         "discriminator": (str, "discriminator: auto, mlp, set, cnn, fourier"),
         "w_sparsity": (float, "weight of the Lp sparsity regulariser"),
         "start_epochs": (int, "epochs of each short run when --n-starts > 1"),
@@ -107,26 +114,37 @@ class LieGAN(DiscoveryMethod):
         "lr_decay": (float, "generator lr decays (cosine) to this fraction of lr_generator by the last epoch"),
     }
 
+    KNOBS = {
+        "n_generators": Int(1), "parameterization": Choice("auto", "full", "blocks", "affine", "subspace"),
+        "span": Anything(), "law": Choice("normal", "uniform", "integer", types=(CoefficientLaw,)),
+        "epochs": Int(1), "batch_size": Int(1), "lr_generator": Float(0, strict=True),
+        "lr_discriminator": Float(0, strict=True), "discriminator": Choice("auto", *DISCRIMINATORS, types=(Discriminator,)),
+        "hidden": Int(1), "layers": Int(1), "nontrivial": Choice("cosine", "relative", "norm", "none"),
+        "w_nontrivial": Float(0), "orthogonality": Choice("cosine", "killing", "none"),
+        "w_orthogonality": Float(0), "sparsity_p": Float(0, strict=True), "w_sparsity": Float(0),
+        "incremental": Bool(), "fooled_accuracy": Float(0), "threshold": Float(0, 1),
+        "early_stopping": Bool(), "tolerance": Float(0, strict=True), "patience": Int(1),
+        "check_every": Int(1), "init_scale": Float(0, strict=True), "seed": Int(),
+        "device": Choice("cpu", "cuda", "mps", "auto"), "checkpoint_every": Int(1), "lr_decay": Float(0, 1),
+        "n_starts": Int(1), "start_epochs": Int(1), "standardize": Bool(),
+    }
+
     def __init__(self, n_generators: int = 1, *, parameterization: str = "auto", span=None,
-                 law: str = "normal", law_scale: float = 1.0, law_step: float = 1.0, max_steps: int = 4,
-                 learn_law: bool = False, epochs: int = 30, batch_size: int = 256,
+                 law: str | CoefficientLaw = "normal", epochs: int = 30, batch_size: int = 256,
                  lr_generator: float = 2e-2, lr_discriminator: float = 2e-3,
-                 discriminator: str = "auto", hidden: int = 64, layers: int = 2,
+                 discriminator: str | Discriminator = "auto", hidden: int = 64, layers: int = 2,
                  nontrivial: str = "cosine", w_nontrivial: float = 0.1,
                  orthogonality: str = "cosine", w_orthogonality: float = 1.0,
                  sparsity_p: float = 1.0, w_sparsity: float = 0.0,
                  incremental: bool = False, fooled_accuracy: float = 0.6, threshold: float = 0.0,
                  early_stopping: bool = True, tolerance: float = 1e-3, patience: int = 3,
                  check_every: int = 20, init_scale: float = 1.0, init_basis=None, seed: int = 0, device: str = "cpu",
-                 checkpoint_every: int = 1, lr_decay: float = 1.0, n_starts: int = 1, start_epochs: int = 10):
+                 checkpoint_every: int = 1, lr_decay: float = 1.0, n_starts: int = 1, start_epochs: int = 10,
+                 standardize: bool = True):
         self.n_generators = n_generators
         self.parameterization = parameterization
         self.span = span
         self.law = law
-        self.law_scale = law_scale
-        self.law_step = law_step
-        self.max_steps = max_steps
-        self.learn_law = learn_law
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr_generator = lr_generator
@@ -155,6 +173,18 @@ class LieGAN(DiscoveryMethod):
         self.lr_decay = lr_decay
         self.n_starts = n_starts
         self.start_epochs = start_epochs
+        self.standardize = standardize
+
+    def check_data(self, dataset: SymmetryDataset) -> None:
+        kind, n = self._parameterization(dataset)
+        room = {"affine": 6, "subspace": None if self.span is None else len(self.span)}.get(kind, n * n)
+        if room is not None and self.n_generators > room:
+            raise UserInputError(f"{dataset.name}: n_generators (--generators) must be between 1 and {room}: "
+                                 f"{kind} generators of size {n}x{n} span at most {room} dimensions, "
+                                 f"got {self.n_generators}")
+        kind = getattr(self.discriminator, "kind", self.discriminator)
+        if kind == "fourier" and dataset.task == "classification":
+            raise UserInputError("the fourier discriminator takes float targets, not class labels")
 
     # -- construction ----------------------------------------------------------------
     def _parameterization(self, dataset: SymmetryDataset) -> tuple[str, int]:
@@ -170,26 +200,28 @@ class LieGAN(DiscoveryMethod):
 
     def build(self, dataset: SymmetryDataset, generator: torch.Generator):
         """The symmetry generator and discriminator for this dataset (before training)."""
-        check_option("law", self.law, ["normal", "uniform", "integer"])
         kind, n = self._parameterization(dataset)
         generators = make_generators(kind, self.n_generators, n, span=self.span, generator=generator,
                                      init_scale=self.init_scale)
         if self.init_basis is not None:  # a starting guess, e.g. from a previous run
             with torch.no_grad():
                 generators.weight.copy_(torch.as_tensor(self.init_basis, dtype=generators.weight.dtype))
-        if self.law == "normal":
-            law = make_law("normal", self.n_generators, scale=self.law_scale, learnable=self.learn_law)
-        elif self.law == "uniform":
-            law = make_law("uniform", self.n_generators, half_width=self.law_scale, learnable=self.learn_law)
-        else:
-            law = make_law("integer", self.n_generators, step=self.law_step, max_steps=self.max_steps)
-        symmetry = SymmetryGenerator(generators, law, normalize=self.law != "integer")
+        law = self.law_recipe().sized(self.n_generators)
+        symmetry = SymmetryGenerator(generators, law, normalize=not isinstance(law, IntegerGridLaw))
         if self.incremental:
             symmetry.n_active.fill_(1)
         n_classes = int(dataset.y.max()) + 1 if dataset.task == "classification" else None
         disc = make_discriminator(dataset.x, dataset.y, dataset.action, n_classes, self.hidden, self.layers,
                                   kind=self.discriminator)
         return symmetry, disc
+
+    def law_recipe(self) -> CoefficientLaw:
+        """The coefficient law as an object (the shorthand strings read as unit-scale laws)."""
+        return law_shorthand(self.law) if isinstance(self.law, str) else self.law
+
+    def _integer_step(self) -> float | None:
+        law = self.law_recipe()
+        return law.step if isinstance(law, IntegerGridLaw) else None
 
     def learned_basis(self, symmetry: nn.Module) -> torch.Tensor:
         """The Lie algebra basis to report, from the trained symmetry generator."""
@@ -230,9 +262,10 @@ class LieGAN(DiscoveryMethod):
         """Initial guesses: for one 2x2 generator on an integer grid, rotation angles spread over
         (0, pi) (the angle landscape is multimodal); otherwise different random seeds."""
         kind, n = self._parameterization(dataset)
-        if self.law == "integer" and n == 2 and self.n_generators == 1 and kind == "full":
+        step = self._integer_step()
+        if step is not None and n == 2 and self.n_generators == 1 and kind == "full":
             j = torch.tensor([[0.0, -1.0], [1.0, 0.0]])
-            return [{"init_basis": (math.pi * (i + 0.5) / self.n_starts / self.law_step * j)[None].tolist(),
+            return [{"init_basis": (math.pi * (i + 0.5) / self.n_starts / step * j)[None].tolist(),
                      "seed": self.seed} for i in range(self.n_starts)]
         return [{"seed": self.seed + 1000 * i} for i in range(self.n_starts)]
 
@@ -245,7 +278,7 @@ class LieGAN(DiscoveryMethod):
         symmetries, rotations by multiples of the true angle; the smallest angle (above `min_angle`) generates the largest group,
         so it is chosen. Otherwise the start that fools best wins.
         """
-        options = {k: v for k, v in self.__dict__.items() if not k.endswith("_")}
+        options = self.get_params()
         options.update(n_starts=1, epochs=self.start_epochs, lr_decay=1.0)
         records = []
         for i, start in enumerate(self._start_options(dataset)):
@@ -271,7 +304,7 @@ class LieGAN(DiscoveryMethod):
         start = time.perf_counter()
         if self.n_starts > 1:
             init, starts = self.multi_start(dataset)
-            options = {k: v for k, v in self.__dict__.items() if not k.endswith("_")}
+            options = self.get_params()
             options.update(n_starts=1, init_basis=init)
             main = LieGAN(**options)
             result = main.fit(dataset, out=out, progress=progress, callback=callback)
@@ -375,8 +408,8 @@ class LieGAN(DiscoveryMethod):
 
         basis = threshold_basis(self.learned_basis(symmetry), self.threshold)
         extras = {"steps": state["step"], "epochs_run": epoch + 1, "stopped_early": bool(state["stopped_early"])}
-        if basis.shape[-1] == 2 and self.law == "integer":
-            extras["rotation_angle"] = [rotation_angle(b, self.law_step) for b in basis]
+        if basis.shape[-1] == 2 and self._integer_step() is not None:
+            extras["rotation_angle"] = [rotation_angle(b, self._integer_step()) for b in basis]
         result = self.make_result(basis, dataset, time.perf_counter() - start,
                                   coefficient_law=symmetry.law.describe(), history=log.rows,
                                   action=dataset.x_action().describe(), extras=extras)

@@ -51,7 +51,8 @@ def metrics_from(obj, approximate: bool = True) -> torch.Tensor:
     An algebra with a single invariant form (so(n), so(1,3), discovered ones close to them)
     gives m = 1. A smaller group keeps several (rotations of (E, p) preserve E^2 and |p|^2
     separately): then all of them are returned and LieGNN uses one inner product per form.
-    With no form invariant even within the solver's tolerance (a poor discovery),
+    Which forms count is decided once, by the algebra (`LieAlgebra.invariant_forms`, the one
+    rule of `lie.nullspace`). With no form kept (a poor discovery),
     `approximate=True` falls back to the single most nearly invariant form, with a warning
     (see `metric_residual`); `approximate=False` raises UserInputError.
     """
@@ -66,20 +67,12 @@ def metrics_from(obj, approximate: bool = True) -> torch.Tensor:
     algebra = getattr(obj, "algebra", obj)
     if hasattr(algebra, "invariant_forms"):
         forms = torch.as_tensor(algebra.invariant_forms()).detach().to(torch.float64)
-        if forms.shape[0] == 1 and hasattr(algebra, "invariant_metric"):
+        if forms.shape[0] == 1:
             return torch.as_tensor(algebra.invariant_metric()).detach().to(torch.float64)[None]
-        if forms.shape[0] == 0 and hasattr(algebra, "invariant_metric"):
-            metric = algebra.invariant_metric()  # accepts a clearly separated best form
-            if metric is not None:
-                return torch.as_tensor(metric).detach().to(torch.float64)[None]
-        if forms.shape[0] == 0:  # approximate generators: the solver's gap-based tolerance
-            from symdisco.models.representations import Group, invariant_forms
-
-            forms = invariant_forms(Group(algebra).V)
         if forms.shape[0] == 0 and approximate:
             import warnings
 
-            from symdisco.lie.algebra import invariant_form_spectrum
+            from symdisco.lie.forms import invariant_form_spectrum
 
             spectrum, _ = invariant_form_spectrum(algebra.basis.detach().to(torch.float64))
             forms = spectrum[:1]

@@ -23,6 +23,8 @@ from collections import OrderedDict
 import torch
 
 from symdisco.errors import UserInputError
+from symdisco.lie.forms import FORM_MAX_DIM, invariant_forms as _algebra_invariant_forms, normalise_metric
+from symdisco.lie.nullspace import null_count, nullspace  # noqa: F401  (nullspace re-exported)
 
 DTYPE = torch.float64
 
@@ -423,54 +425,9 @@ def as_rep(rep, group: Group) -> Rep:
 # --------------------------------------------------------------------------- null spaces
 
 
-EXACT_RTOL = 1e-7  # below this (relative singular value) a direction is null for any generators
-
-
-def nullspace(constraint: torch.Tensor, tol: float | None = None, max_rtol: float = 0.1,
-              min_gap: float = 10.0, reference: float | None = None) -> torch.Tensor:
-    """Orthonormal basis (r, N) of the (approximate) null space of `constraint` (M, N), float64.
-
-    Singular values are taken relative to the largest. With `tol` given, directions with
-    relative singular value <= tol are null. With `tol=None` (the default, meant for
-    approximate, discovered generators) the cut is placed at the last clear jump (ratio >=
-    `min_gap`) among relative singular values below `max_rtol`, so directions that are null
-    only up to the generators' error count too; values below 1e-7 always count as null;
-    with no clear jump only those are kept. `reference` replaces the largest
-    singular value as the unit (for a constraint restricted to a subspace).
-    """
-    c = constraint.to(DTYPE)
-    n = c.shape[-1]
-    if c.shape[0] == 0 or not torch.any(c != 0):
-        return torch.eye(n, dtype=DTYPE)
-    if c.shape[0] > n:  # Gram matrix: N x N eigenproblem instead of an M x N SVD
-        gram = c.T @ c
-        evals, evecs = torch.linalg.eigh(gram)
-        s = evals.clamp_min(0).sqrt()
-        vecs = evecs.T
-    else:
-        _, sv, vh = torch.linalg.svd(c, full_matrices=True)
-        s = torch.zeros(n, dtype=DTYPE)
-        s[: sv.shape[0]] = sv
-        order = torch.argsort(s)
-        s, vecs = s[order], vh[order]
-    rel = s / (s.max() if reference is None else max(reference, float(s.max())))
-    return vecs[: null_count(rel, tol, max_rtol, min_gap)]
-
-
-def null_count(rel: torch.Tensor, tol=None, max_rtol: float = 0.1, min_gap: float = 10.0) -> int:
-    """How many of the ascending relative singular values `rel` are null (see `nullspace`)."""
-    if tol is not None:
-        return int((rel <= tol).sum())
-    n = rel.shape[0]
-    exact = int((rel <= EXACT_RTOL).sum())
-    floored = rel.clamp_min(EXACT_RTOL)
-    r = exact
-    for i in range(n - 1):  # a cut after i: rel[: i + 1] is the null space
-        if rel[i] > max_rtol:
-            break
-        if float(floored[i + 1] / floored[i]) >= min_gap:
-            r = i + 1  # the outermost clear gap wins: approximate null directions count
-    return max(r, exact)
+# The null-space rule (one tolerance, a gap between kept and dropped singular values) is
+# `symdisco.lie.nullspace`'s, shared with the algebra's invariant forms and identification;
+# `tol` below is that rule's tolerance (None: its default).
 
 
 def _normalized(blocks: torch.Tensor) -> torch.Tensor:
@@ -535,7 +492,7 @@ def _top_singular_value(a, b, generator, iterations: int = 30) -> float:
     return top
 
 
-def structured_nullspace(pairs, k_lie: int, tol=None, seed: int = 0, max_rtol: float = 0.1):
+def structured_nullspace(pairs, k_lie: int, tol=None, seed: int = 0):
     """Null space of X -> {A_s X - X B_s} without forming the (s * N, N) matrix, N = d_out d_in.
 
     1. Diagonalise one random element of the algebra, A0 = P diag(lam) P^-1,
@@ -545,7 +502,7 @@ def structured_nullspace(pairs, k_lie: int, tol=None, seed: int = 0, max_rtol: f
        constraint (G) have closed forms in terms of P^H P, Q^-1 Q^-H and the generators in
        the eigenbases: r x r matrices, built without touching N-sized objects.
     3. Solve G c = sigma^2 M c (Hermitian-definite): sigma are the exact singular values of the
-       constraint on the span; the null count follows `nullspace`'s rule with the full
+       constraint on the span; the null count follows `lie.nullspace`'s rule with the full
        operator's largest singular value (power iteration) as the unit.
     Returns an orthonormal (m, N) real basis, or None when the eigenbasis is ill-conditioned
     (defective generators); the caller then solves densely.
@@ -588,7 +545,7 @@ def structured_nullspace(pairs, k_lie: int, tol=None, seed: int = 0, max_rtol: f
     whitened = torch.linalg.solve_triangular(chol, whitened.conj().T, upper=False).conj().T
     evals, evecs = torch.linalg.eigh(0.5 * (whitened + whitened.conj().T))
     rel = torch.cat([evals.clamp_min(0).sqrt() / top, torch.ones(1, dtype=DTYPE)])
-    m = null_count(rel, tol, max_rtol)
+    m = null_count(rel, tol)
     if m == 0:
         return torch.zeros(0, d_out * d_in, dtype=DTYPE)
     coef = torch.linalg.solve_triangular(chol.conj().T, evecs[:, :m], upper=True)  # M-orthonormal
@@ -612,7 +569,7 @@ def _solve_hom(rep_in: Rep, rep_out: Rep, tol) -> torch.Tensor:
             if rep_in.dim * rep_out.dim > STRUCTURED_MIN and group.k:
                 basis = structured_nullspace(_operator_pairs(rep_in, rep_out), group.k, tol)
             if basis is None:
-                basis = nullspace(constraint_matrix(rep_in, rep_out), tol=tol)
+                basis = nullspace(constraint_matrix(rep_in, rep_out), tol)
         group._cache[key] = basis.reshape(-1, rep_out.dim, rep_in.dim)
     return group._cache[key]
 
@@ -655,22 +612,21 @@ def equivariant_basis(rep_in: Rep, rep_out: Rep, tol: float | None = None) -> to
 
 def invariant_forms(rep: Rep, tol: float | None = None) -> torch.Tensor:
     """Symmetric bilinear forms J (m, dim, dim) with drho(L)^T J + J drho(L) = 0 (invariant
-    quadratic <x, x>_J); orthonormal in Frobenius norm, each scaled to max |entry| = 1."""
+    quadratic <x, x>_J) and rho(h)^T J rho(h) = J; each normalised like the algebra's metric
+    (`lie.forms.normalise_metric`). Up to FORM_MAX_DIM the algebra's own solve (`lie.forms`), so
+    a LieAlgebra and its Group agree; above, symmetrised equivariant maps V -> V*."""
     key = ("forms", rep.key(), tol)
     cache = rep.group._cache
     if key not in cache:
-        maps = _solve_hom(rep, rep.dual(), tol)  # J: V -> V*, rho*(g) J = J rho(g)
-        sym = 0.5 * (maps + maps.transpose(-1, -2))
-        if sym.shape[0]:
-            u, s, vh = torch.linalg.svd(sym.flatten(1), full_matrices=False)
-            keep = s > 1e-6 * max(float(s.max()), 1e-300)
-            sym = vh[keep].reshape(-1, rep.dim, rep.dim)
-            sym = sym / sym.flatten(1).abs().max(dim=1).values[:, None, None]
-            diag = torch.diagonal(sym, dim1=-2, dim2=-1)  # sign: largest diagonal entry > 0
-            pick = diag.abs().argmax(dim=1, keepdim=True)
-            sign = torch.where(diag.gather(1, pick) >= 0, 1.0, -1.0).to(DTYPE)
-            sym = sym * sign[:, :, None]
-        cache[key] = sym
+        if rep.dim <= FORM_MAX_DIM:
+            sym = _algebra_invariant_forms(rep.lie_generators(), tol, discrete=rep.discrete_generators())
+        else:
+            maps = _solve_hom(rep, rep.dual(), tol)  # J: V -> V*, rho*(g) J = J rho(g)
+            sym = 0.5 * (maps + maps.transpose(-1, -2))
+            if sym.shape[0]:
+                _, s, vh = torch.linalg.svd(sym.flatten(1), full_matrices=False)
+                sym = vh[s > 1e-6 * max(float(s.max()), 1e-300)].reshape(-1, rep.dim, rep.dim)
+        cache[key] = torch.stack([normalise_metric(form) for form in sym]) if sym.shape[0] else sym
     return cache[key]
 
 

@@ -1,4 +1,4 @@
-"""The `symdisco` command: datasets, discover, report, bench, downstream.
+"""The `symdisco` command: datasets, discover, report, verify, bench, downstream.
 
 Bad input ends with one line on stderr and exit code 2; nothing is written to the output
 folder before the data and options have been checked.
@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
                               description="Discover the symmetry of DATA (a built-in name or a .npz/.csv/.h5/.pt file) "
                                           "and write DIR/result.json, generators.npy and figures.")
     discover.add_argument("data", metavar="DATA", help="built-in dataset name or path to a data file")
-    discover.add_argument("--method", default="liegan", help="liegan, symmetrygan, augerino, latent, lconv, augmenter")
+    discover.add_argument("--method", default="liegan", help="liegan, liesd (closed form), symmetrygan, augerino, latent, lconv, augmenter")
     discover.add_argument("--generators", type=int, default=None, metavar="K", help="number of generators")
     discover.add_argument("--epochs", type=int, default=None, metavar="N", help="training epochs (upper bound)")
     discover.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (runs are repeatable)")
@@ -127,6 +127,20 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("directory", metavar="DIR", nargs="+")
     report.add_argument("--html", default=None, metavar="PAGE.html",
                         help="write one page comparing every DIR (figures embedded, no network)")
+
+    verify = sub.add_parser("verify", help="check each found generator on data it was not found from",
+                            description="Check every generator of DIR/result.json: a predictor fitted on DATA's test "
+                                        "split (not used for discovery) and a fresh discriminator, against random "
+                                        "directions; flags spurious generators and writes DIR/verify.json.")
+    verify.add_argument("directory", metavar="DIR")
+    verify.add_argument("data", metavar="DATA", nargs="?", default=None,
+                        help="built-in name or data file (default: the dataset named in result.json)")
+    verify.add_argument("--data-option", "-D", action="append", metavar="KEY=VALUE")
+    verify.add_argument("--x-key", default=None)
+    verify.add_argument("--y-key", default=None)
+    verify.add_argument("--eps", type=float, default=0.2, help="size of the test transformations exp(eps L)")
+    verify.add_argument("--no-judge", action="store_true", help="skip the discriminator test (faster)")
+    verify.add_argument("--seed", type=int, default=0)
 
     bench = sub.add_parser("bench", help="all methods on known-truth tasks",
                            description="Run the discovery methods on tasks with known symmetry; print a table "
@@ -179,7 +193,7 @@ def _method_kwargs(args, cls) -> dict:
                if key.startswith("method_") and value is not None}
     law_flags = {key: options.pop(key) for key in _LAW_FLAGS if key in options}
     if law_flags and "law" in accepted and "law_scale" not in accepted:  # shorthand for a law object
-        from .lie.sampling import law_shorthand
+        from .methods.knobs import law_shorthand
 
         kwargs["law"] = law_shorthand(options.pop("law", "normal"), scale=law_flags.get("law_scale"),
                                       step=law_flags.get("law_step"), max_steps=law_flags.get("max_steps"),
@@ -258,6 +272,35 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_verify(args) -> int:
+    from . import datasets
+    from .io_utils import atomic_write_json
+    from .result import SymmetryResult
+    from .verify import format_report, verify
+
+    result = SymmetryResult.load(args.directory)
+    options = _key_values(args.data_option, "--data-option")
+    for key in ("x_key", "y_key"):
+        if getattr(args, key) is not None:
+            options[key] = getattr(args, key)
+    name = args.data or result.dataset
+    if args.data is None and name not in datasets.names() and not Path(name).is_file():
+        raise UserInputError(f"{args.directory}: dataset {name!r} is not built in; give the data file as DATA")
+    dataset = datasets.load(name, **options)
+    if result.algebra.k and result.algebra.n != dataset.x_action().base_dim(dataset.x[:1]):
+        raise UserInputError(f"{args.directory}: generators are {result.algebra.n}x{result.algebra.n} but "
+                             f"{name} needs {dataset.x_action().base_dim(dataset.x[:1])}x"
+                             f"{dataset.x_action().base_dim(dataset.x[:1])}")
+    if not args.eps > 0:
+        raise UserInputError(f"--eps must be > 0, got {args.eps}")
+    report = verify(result, dataset, eps=args.eps, judge=not args.no_judge, seed=args.seed)
+    atomic_write_json(Path(args.directory) / "verify.json", report)
+    print(format_report(report))
+    print(("all generators hold" if report["passed"] else
+           f"spurious: {', '.join(f'L{i + 1}' for i in report['flagged'])}") + f"; wrote {args.directory}/verify.json")
+    return 0
+
+
 def cmd_bench(args) -> int:
     from .bench import run_bench
 
@@ -274,7 +317,8 @@ def cmd_downstream(args) -> int:
     return 0
 
 
-COMMANDS = {"datasets": cmd_datasets, "discover": cmd_discover, "report": cmd_report, "bench": cmd_bench,
+COMMANDS = {"datasets": cmd_datasets, "discover": cmd_discover, "report": cmd_report, "verify": cmd_verify,
+            "bench": cmd_bench,
             "downstream": cmd_downstream}
 
 

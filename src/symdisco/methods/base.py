@@ -78,14 +78,35 @@ class DiscoveryMethod(metaclass=_CheckedOnConstruction):
         return {p: getattr(self, p) for p in params if p != "self" and hasattr(self, p)}
 
     def set_params(self, **params) -> "DiscoveryMethod":
-        """Change knobs (scikit-learn style); they are checked at once."""
+        """Change knobs (scikit-learn style); they are checked at once.
+
+        `part__setting=value` changes one setting of a part passed as an object (a coefficient
+        law, a discriminator): `set_params(law__half_width=0.3)` rebuilds the law with it."""
         known = self.get_params()
         for key, value in params.items():
+            if "__" in key:
+                self._set_part_setting(key, value, known)
+                continue
             if key not in known:
                 raise UserInputError(f"{self.name}: unknown knob {key!r}; knobs are {', '.join(known)}")
             setattr(self, key, value)
         self.check_params()
         return self
+
+    def _set_part_setting(self, key: str, value, known: dict) -> None:
+        part_name, setting = key.split("__", 1)
+        part = known.get(part_name)
+        if part_name == "law" and isinstance(part, str) and hasattr(self, "law_recipe"):
+            part = self.law_recipe()
+        settings = getattr(part, "settings", None)
+        if not callable(settings) or setting not in settings():
+            allowed = ", ".join(settings()) if callable(settings) else "none (pass the part as an object)"
+            raise UserInputError(f"{self.name}: {part_name!r} has no setting {setting!r}; settings: {allowed}")
+        try:
+            rebuilt = type(part)(**{**settings(), setting: value})
+        except ValueError as error:
+            raise UserInputError(f"{self.name}: {error}") from None
+        setattr(self, part_name, rebuilt)
 
     def clone(self) -> "DiscoveryMethod":
         """A fresh, unfitted copy rebuilt from `get_params()` (like scikit-learn's `clone`)."""

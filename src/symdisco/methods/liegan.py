@@ -18,13 +18,16 @@ from ..datasets.base import SymmetryDataset
 from ..errors import UserInputError
 from ..lie.compare import similarity
 from ..lie.generators import make_generators
-from ..lie.sampling import CoefficientLaw, IntegerGridLaw, NormalLaw, group_elements, law_shorthand
+from ..lie.sampling import CoefficientLaw, IntegerGridLaw, NormalLaw, group_elements
 from ..training import EarlyStopping, TrainingTask
 from .base import DiscoveryMethod, check_option
 from .discriminators import DISCRIMINATORS, Discriminator, make_discriminator
-from .knobs import Anything, Bool, Choice, Float, Int
+from .knobs import Anything, Bool, Choice, Float, Int, law_shorthand
 from .regularizers import nontrivial_penalty, orthogonality_penalty, sparsity_penalty, threshold_basis
 
+
+DEFAULT_EPOCHS = 30
+"""The epoch budget when none is given (raised for small data by `min_steps`)."""
 
 LORENTZ_OPTIONS = {"n_generators": 6, "epochs": 40, "law": NormalLaw(scale=0.2, learnable=False), "w_nontrivial": 1.0}
 """The configuration that finds so(1,3) on sets of four-vectors (toy jets in the isotropic
@@ -113,12 +116,15 @@ class LieGAN(DiscoveryMethod):
         "threshold": (float, "zero generator entries below this fraction of the largest"),
         "n_starts": (int, "short runs from several initial bases; the main run starts from the best"),
         "lr_decay": (float, "generator lr decays (cosine) to this fraction of lr_generator by the last epoch"),
+        "min_steps": (int, "without --epochs: train at least this many steps (small files get more epochs)"),
+        "init": (str, "start from a closed-form basis: liesd"),
     }
 
     KNOBS = {
         "n_generators": Int(1), "parameterization": Choice("auto", "full", "blocks", "affine", "subspace"),
         "span": Anything(), "law": Choice("normal", "uniform", "integer", types=(CoefficientLaw,)),
-        "epochs": Int(1), "batch_size": Int(1), "lr_generator": Float(0, strict=True),
+        "epochs": Int(1, optional=True), "min_steps": Int(1), "init": Choice("liesd", optional=True),
+        "batch_size": Int(1), "lr_generator": Float(0, strict=True),
         "lr_discriminator": Float(0, strict=True), "discriminator": Choice("auto", *DISCRIMINATORS, types=(Discriminator,)),
         "hidden": Int(1), "layers": Int(1), "nontrivial": Choice("cosine", "relative", "norm", "none"),
         "w_nontrivial": Float(0), "orthogonality": Choice("cosine", "killing", "none"),
@@ -131,7 +137,8 @@ class LieGAN(DiscoveryMethod):
     }
 
     def __init__(self, n_generators: int = 1, *, parameterization: str = "auto", span=None,
-                 law: str | CoefficientLaw = "normal", epochs: int = 30, batch_size: int = 256,
+                 law: str | CoefficientLaw = "normal", epochs: int | None = None, min_steps: int = 3000,
+                 batch_size: int = 256,
                  lr_generator: float = 2e-2, lr_discriminator: float = 2e-3,
                  discriminator: str | Discriminator = "auto", hidden: int = 64, layers: int = 2,
                  nontrivial: str = "cosine", w_nontrivial: float = 0.1,
@@ -141,12 +148,13 @@ class LieGAN(DiscoveryMethod):
                  early_stopping: bool = True, tolerance: float = 1e-3, patience: int = 3,
                  check_every: int = 20, init_scale: float = 1.0, init_basis=None, seed: int = 0, device: str = "cpu",
                  checkpoint_every: int = 1, lr_decay: float = 1.0, n_starts: int = 1, start_epochs: int = 10,
-                 standardize: bool = True):
+                 standardize: bool = True, init: str | None = None):
         self.n_generators = n_generators
         self.parameterization = parameterization
         self.span = span
         self.law = law
         self.epochs = epochs
+        self.min_steps = min_steps
         self.batch_size = batch_size
         self.lr_generator = lr_generator
         self.lr_discriminator = lr_discriminator
@@ -175,6 +183,14 @@ class LieGAN(DiscoveryMethod):
         self.n_starts = n_starts
         self.start_epochs = start_epochs
         self.standardize = standardize
+        self.init = init
+
+    def epoch_budget(self, steps_per_epoch: int) -> int:
+        """`epochs` when given; by default DEFAULT_EPOCHS but at least `min_steps` updates, so that a
+        small file gets as many as nbody2 does (early stopping still ends a converged run sooner)."""
+        if self.epochs is not None:
+            return self.epochs
+        return max(DEFAULT_EPOCHS, math.ceil(self.min_steps / steps_per_epoch))
 
     def check_data(self, dataset: SymmetryDataset) -> None:
         kind, n = self._parameterization(dataset)
@@ -291,10 +307,29 @@ class LieGAN(DiscoveryMethod):
             chosen = min(fooled, key=lambda r: r["accuracy"])
         return chosen["basis"], [{k: v for k, v in r.items() if k != "basis"} for r in records]
 
+    def _fit_from_closed_form(self, dataset, start, **fit_options):
+        """`init="liesd"`: start from the closed-form basis with the same number of generators."""
+        check_option("init", self.init, ["liesd"])
+        from .liesd import LieSD
+
+        closed = LieSD(n_generators=self.n_generators, seed=self.seed).fit(dataset, progress=False)
+        options = self.get_params()
+        options.update(init=None, init_basis=closed.algebra.basis.float())
+        main = LieGAN(**options)
+        result = main.fit(dataset, **fit_options)
+        self.symmetry_, self.discriminator_ = main.symmetry_, main.discriminator_
+        result.options["init"] = self.init
+        result.extras["init_similarity"] = closed.similarity
+        result.seconds = time.perf_counter() - start
+        return result
+
     # -- training --------------------------------------------------------------------
     def fit(self, dataset: SymmetryDataset, *, out=None, progress: bool = True, callback=None, hardware=None):
         """Train on `dataset`; `callback(step, basis)` may return True to stop (benchmarks)."""
         start = time.perf_counter()
+        if self.init is not None and self.init_basis is None:
+            return self._fit_from_closed_form(dataset, start, out=out, progress=progress, callback=callback,
+                                              hardware=hardware)
         if self.n_starts > 1:
             init, starts = self.multi_start(dataset, hardware=hardware)
             options = self.get_params()
@@ -307,8 +342,8 @@ class LieGAN(DiscoveryMethod):
             return result
         run = self.engine(out, progress, hardware).fit(
             AdversarialTask(self, dataset, callback), n_samples=len(dataset.x), batch_size=self.batch_size,
-            epochs=self.epochs, seed=self.seed, fingerprint=self.fingerprint(dataset),
-            desc=f"{self.name} {dataset.name}")
+            epochs=self.epoch_budget(math.ceil(len(dataset.x) / self.batch_size)), seed=self.seed,
+            fingerprint=self.fingerprint(dataset), desc=f"{self.name} {dataset.name}")
         symmetry, disc = run.modules["symmetry"], run.modules["discriminator"]
         basis = threshold_basis(self.learned_basis(symmetry), self.threshold)
         extras = {"steps": run.step_count, "epochs_run": run.epochs_run, "stopped_early": run.stopped_early}

@@ -240,7 +240,9 @@ def cmd_discover(args) -> int:
         hardware.fabric()  # launches the other processes (--devices N --strategy ddp)
         if args.restart and rank0:
             set_aside_run(out)
-        result = method.fit(dataset, out=out, progress=not args.quiet, hardware=hardware)
+        takes_hardware = "hardware" in inspect.signature(method.fit).parameters  # closed-form methods do not train
+        result = method.fit(dataset, out=out, progress=not args.quiet, **({"hardware": hardware} if takes_hardware
+                                                                           else {}))
         if not hardware.is_global_zero:
             return 0
         result.save(out)

@@ -7,6 +7,7 @@ bad data and unwritable --out folders with one line and exit 2, leaving nothing 
 from __future__ import annotations
 
 import copy
+import inspect
 import os
 
 import numpy as np

@@ -50,7 +50,8 @@ def _standardized_fit(fit):
 
 
 class DiscoveryMethod(metaclass=_CheckedOnConstruction):
-    """Base estimator. Subclasses set `name` and implement `fit(dataset, *, out, progress)`.
+    """Base estimator. Subclasses set `name` and implement `fit(dataset, *, out, progress, hardware)`;
+    their training runs on `self.engine(...)` (symdisco.training), which owns the loop.
 
     `CLI_OPTIONS` maps constructor keywords to (type, help) for method-specific CLI flags.
     `KNOBS` maps constructor keywords to rules (knobs.Int, Float, Choice, ...), merged along
@@ -154,12 +155,21 @@ class DiscoveryMethod(metaclass=_CheckedOnConstruction):
                 described[key] = value.describe()
         return described
 
-    def fingerprint(self, dataset: SymmetryDataset, ignore=("epochs", "device")) -> dict:
-        """What a checkpoint must match to be resumed: method, data and knobs (not the epoch budget)."""
-        params = {k: v for k, v in self.describe_params().items() if k not in ignore}
-        return {"method": self.name, "dataset": dataset.name, "x_shape": list(dataset.x.shape), "params": params}
+    def fingerprint(self, dataset: SymmetryDataset, **extra) -> dict:
+        """What a checkpoint must match to be resumed: method, data contents and knobs (the
+        engine's one rule: never the epoch budget or the device)."""
+        from ..training import fingerprint
 
-    def fit(self, dataset: SymmetryDataset, *, out=None, progress: bool = True) -> SymmetryResult:
+        return fingerprint(self, dataset, **extra)
+
+    def engine(self, out=None, progress: bool = True, hardware=None):
+        """The training engine for this fit: `hardware` (a training.Hardware) or this method's `device`."""
+        from ..training import CHECKPOINT_EVERY, Engine, default_hardware
+
+        return Engine(hardware or default_hardware(getattr(self, "device", "cpu")), out=out, progress=progress,
+                      checkpoint_every=getattr(self, "checkpoint_every", CHECKPOINT_EVERY))
+
+    def fit(self, dataset: SymmetryDataset, *, out=None, progress: bool = True, hardware=None) -> SymmetryResult:
         raise NotImplementedError
 
     def make_result(self, basis: torch.Tensor, dataset: SymmetryDataset, seconds: float, **fields) -> SymmetryResult:

@@ -97,8 +97,12 @@ def is_standardized(dataset: SymmetryDataset) -> bool:
     return "standardized" in dataset.metadata
 
 
-def _check_not_degenerate(name: str, x: np.ndarray) -> None:
+def check_not_degenerate(dataset: SymmetryDataset) -> None:
     """All-zero or single-point data teach nothing: say so instead of returning noise."""
+    _check_not_degenerate(dataset.name, dataset.x.detach().cpu().numpy())
+
+
+def _check_not_degenerate(name: str, x: np.ndarray) -> None:
     flat = x.reshape(len(x), -1)
     if not np.any(flat):
         raise UserInputError(f"{name}: x is zero in every sample; there is nothing to learn a symmetry "

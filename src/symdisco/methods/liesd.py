@@ -19,6 +19,7 @@ from ..errors import UserInputError
 from . import closed_form as cf
 from . import derivatives as dv
 from .base import DiscoveryMethod, check_option
+from .knobs import Anything, Choice, Float, Int
 
 SOURCES = ("mlp", "neighbours")
 MAX_FULL_DIM = 32
@@ -62,6 +63,15 @@ class LieSD(DiscoveryMethod):
         "n_fits": (int, "liesd: independent fits (their mean gives the derivatives, their spread the noise floor)"),
         "tolerance": (float, "liesd: normalised singular values above this are never symmetries"),
         "min_gap": (float, "liesd: smallest ratio of singular values that separates symmetries"),
+    }
+
+    KNOBS = {
+        "n_generators": Int(0, optional=True), "derivatives": Choice(*SOURCES), "predictor": Anything(),
+        "parameterization": Choice("auto", "full", "blocks", "subspace"), "span": Anything(),
+        "max_samples": Int(1), "fit_samples": Int(1), "fit_steps": Int(1), "hidden": Int(1), "layers": Int(1),
+        "lr": Float(0, strict=True), "batch_size": Int(1), "n_fits": Int(1), "score_noise": Float(0, strict=True),
+        "n_neighbours": Int(1, optional=True), "tolerance": Float(0, 1, strict=True), "min_gap": Float(1),
+        "seed": Int(), "device": Choice("cpu", "cuda", "mps", "auto"),
     }
 
     def __init__(self, n_generators: int | None = None, *, derivatives: str = "mlp", predictor=None,

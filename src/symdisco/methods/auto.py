@@ -12,12 +12,16 @@ import time
 
 from ..errors import UserInputError
 from .base import DiscoveryMethod
+from .knobs import Choice, Float, Int
 
 
 class AutoMethod(DiscoveryMethod):
     name = "auto"
     standardization = "none"  # the methods it runs standardise for themselves
     CLI_OPTIONS = {"confident_gap": (float, "auto: a closed-form gap at least this large is taken as it is")}
+
+    KNOBS = {"n_generators": Int(1, optional=True), "confident_gap": Float(1), "epochs": Int(1, optional=True),
+             "seed": Int(), "device": Choice("cpu", "cuda", "mps", "auto")}
 
     def __init__(self, n_generators: int | None = None, *, confident_gap: float = 5.0, epochs: int | None = None,
                  seed: int = 0, device: str = "cpu"):

@@ -92,15 +92,44 @@ def one_run(m: int, seed: int, data, out: Path) -> dict:
     return record
 
 
+def summarise(runs: dict) -> dict:
+    """Per run: is the symmetry better at each horizon, and how far is each model above its
+    reconstruction floor (prediction / floor)?"""
+    out = {}
+    for name, run in runs.items():
+        with_, without = run["with_symmetry"]["errors_at_steps"], run["without_symmetry"]["errors_at_steps"]
+        out[name] = {
+            "symmetry_better_at_steps": {k: with_[k]["prediction"] < without[k]["prediction"] for k in with_},
+            "prediction_over_floor_with": {k: round(v["prediction"] / v["reconstruction_floor"], 3)
+                                           for k, v in with_.items()},
+            "prediction_over_floor_without": {k: round(v["prediction"] / v["reconstruction_floor"], 3)
+                                              for k, v in without.items()},
+            "floor_with_over_without_at_500": round(with_["500"]["reconstruction_floor"]
+                                                    / without["500"]["reconstruction_floor"], 3)}
+    return out
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", default="0,1")
+    parser.add_argument("--merge", nargs="*", default=[], metavar="JSON",
+                        help="only merge the runs of these earlier outputs (seeds run in parallel)")
     parser.add_argument("--latent-dims", default="2")
     parser.add_argument("--downsample", type=int, default=2)
     parser.add_argument("--runs", default="runs/latent_prediction_claim")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "latent_prediction_claim.json"))
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
+    if args.merge:
+        import json
+
+        parts = [json.loads(Path(p).read_text()) for p in args.merge]
+        report = parts[0]
+        for part in parts[1:]:
+            report["runs"].update(part["runs"])
+        report["summary"] = summarise(report["runs"])
+        atomic_write_json(args.out, report)
+        return
     data = datasets.load("reaction-diffusion", downsample=args.downsample)
     report = {"benchmark": "latent_prediction_claim", "dataset": "reaction-diffusion",
               "downsample": args.downsample, "test_steps": len(data.x_test), "dt": data.metadata["dt"],
@@ -115,6 +144,7 @@ def main(argv=None):
                 for path in out.iterdir():
                     path.unlink()
             report["runs"][name] = one_run(m, seed, data, out)
+            report["summary"] = summarise(report["runs"])
             report["machine"]["load_average"] = os.getloadavg()[0]
             atomic_write_json(args.out, report)
             print(name, report["runs"][name], flush=True)

@@ -64,6 +64,29 @@ def _bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
+def _hardware_flags(parser) -> None:
+    """Where training runs (Lightning Fabric's flags); --device is the one-flag shorthand."""
+    group = parser.add_argument_group("devices (Lightning Fabric; see README: Multi-device and cluster)")
+    group.add_argument("--device", default="cpu", help="shorthand: cpu, cuda, cuda:1, mps or auto")
+    group.add_argument("--accelerator", default=None, help="cpu, cuda (gpu), mps or auto (overrides --device)")
+    group.add_argument("--devices", default=None, metavar="N",
+                       help="devices per node: a count, -1 for all, or indices 0,1 (default 1; under torchrun its "
+                            "process count)")
+    group.add_argument("--strategy", default=None, help="auto (one device) or ddp (one process per device)")
+    group.add_argument("--num-nodes", type=int, default=None, metavar="N", help="machines (SLURM, torchrun)")
+    group.add_argument("--precision", default=None, help="32-true (default), 64-true, bf16-mixed, 16-mixed")
+    group.add_argument("--logger", default=None, choices=["csv", "tensorboard"],
+                       help="also log the losses through Fabric's logger into DIR/logs")
+
+
+def _hardware(args):
+    from .training import Hardware
+
+    return Hardware.from_device(args.device, accelerator=args.accelerator, devices=args.devices,
+                                strategy=args.strategy, num_nodes=args.num_nodes, precision=args.precision,
+                                logger=args.logger)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="symdisco", description="Discover the Lie-group symmetries hidden in a dataset.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -79,13 +102,15 @@ def build_parser() -> argparse.ArgumentParser:
     discover.add_argument("--generators", type=int, default=None, metavar="K", help="number of generators")
     discover.add_argument("--epochs", type=int, default=None, metavar="N", help="training epochs (upper bound)")
     discover.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (runs are repeatable)")
-    discover.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto")
+    _hardware_flags(discover)
     discover.add_argument("--out", default=None, metavar="DIR", help="output folder (default runs/DATA-METHOD)")
     discover.add_argument("--x-key", default=None, help="name of the input array in a data file (default x)")
     discover.add_argument("--y-key", default=None, help="name of the target array in a data file (default y)")
     discover.add_argument("--data-option", "-D", action="append", metavar="KEY=VALUE",
                           help="dataset option, e.g. -D k=7 for discrete-rotation (repeatable)")
     discover.add_argument("--quiet", action="store_true", help="no progress bar")
+    discover.add_argument("--restart", action="store_true",
+                          help="start from scratch: keep an earlier run's checkpoints and logs in DIR aside")
     discover.add_argument("--no-standardize", dest="standardize", action="store_false", default=None,
                           help="train on the data as given, without rescaling them to unit scale first")
     for key, (kind, help_text, owners) in sorted(_method_flags().items()):
@@ -131,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     downstream.add_argument("--out", required=True, metavar="DIR")
     downstream.add_argument("--epochs", type=int, default=None)
     downstream.add_argument("--seed", type=int, default=0)
-    downstream.add_argument("--device", default="cpu")
+    _hardware_flags(downstream)
     downstream.add_argument("--result", default=None, metavar="RESULT_DIR",
                             help="use this saved discovery instead of running LieGAN")
     downstream.add_argument("--data-option", "-D", action="append", metavar="KEY=VALUE")
@@ -168,7 +193,7 @@ def _method_kwargs(args, cls) -> dict:
                if key.startswith("method_") and value is not None}
     law_flags = {key: options.pop(key) for key in _LAW_FLAGS if key in options}
     if law_flags and "law" in accepted and "law_scale" not in accepted:  # shorthand for a law object
-        from .lie.sampling import law_shorthand
+        from .methods.knobs import law_shorthand
 
         kwargs["law"] = law_shorthand(options.pop("law", "normal"), scale=law_flags.get("law_scale"),
                                       step=law_flags.get("law_step"), max_steps=law_flags.get("max_steps"),
@@ -193,7 +218,9 @@ def _flag_names(message: str, kwargs: dict) -> str:
 
 def cmd_discover(args) -> int:
     from . import datasets, methods
+    from .training import locked, set_aside_run
 
+    hardware = _hardware(args)
     options = _key_values(args.data_option, "--data-option")
     if args.x_key is not None:
         options["x_key"] = args.x_key
@@ -201,9 +228,6 @@ def cmd_discover(args) -> int:
         options["y_key"] = args.y_key
     dataset = datasets.load(args.data, **options)
     cls = methods.get(args.method)
-    from .training import resolve_device
-
-    resolve_device(args.device)
     kwargs = _method_kwargs(args, cls)
     try:
         method = cls(**kwargs)                  # knobs are checked here...
@@ -211,8 +235,15 @@ def cmd_discover(args) -> int:
         raise UserInputError(_flag_names(str(error), kwargs)) from None
     method.check(dataset)                       # ...and against the data, before anything is written
     out = check_out_folder(args.out or f"runs/{Path(args.data).stem}-{args.method}")
-    result = method.fit(dataset, out=out, progress=not args.quiet)
-    result.save(out)
+    rank0 = hardware.is_global_zero
+    with locked(out if rank0 else None):  # before any process starts: a second run exits 2 here
+        hardware.fabric()  # launches the other processes (--devices N --strategy ddp)
+        if args.restart and rank0:
+            set_aside_run(out)
+        result = method.fit(dataset, out=out, progress=not args.quiet, hardware=hardware)
+        if not hardware.is_global_zero:
+            return 0
+        result.save(out)
     print(result)
     print(f"wrote {out / 'result.json'}")
     return 0
@@ -282,7 +313,7 @@ def cmd_downstream(args) -> int:
 
     options = _key_values(args.data_option, "--data-option")
     downstream.run(args.name, args.out, epochs=args.epochs, seed=args.seed, device=args.device,
-                   progress=not args.quiet, result=args.result, **options)
+                   progress=not args.quiet, result=args.result, hardware=_hardware(args), **options)
     return 0
 
 

@@ -73,7 +73,8 @@ def main():
         return statistics.median(values) if values else None
     summary = {"liegan": {key: median(liegan, key) for key in
                           ("seconds_to_target", "cpu_seconds_to_target", "total_seconds", "total_cpu_seconds")},
-               "liegan_reached_0.99": sum(r["seconds_to_target"] is not None for r in liegan), "liegan_runs": len(liegan)}
+               "liegan_reached_0.99": sum(r["seconds_to_target"] is not None for r in liegan),
+               "liegan_runs": len(liegan)}
     for name, runs in liesd.items():
         cpu_median = median(runs, "cpu_seconds")
         summary[f"liesd_{name}"] = {

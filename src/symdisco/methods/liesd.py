@@ -77,7 +77,8 @@ class LieSD(DiscoveryMethod):
 
     def __init__(self, n_generators: int | None = None, *, derivatives: str = "mlp", predictor=None,
                  parameterization: str = "auto", span=None, max_samples: int = 2000, fit_samples: int = 4000,
-                 fit_steps: int = 400, epochs: int | None = None, hidden: int = 64, layers: int = 2, lr: float = 1e-2, batch_size: int = 1000,
+                 fit_steps: int = 400, epochs: int | None = None, hidden: int = 64, layers: int = 2,
+                 lr: float = 1e-2, batch_size: int = 1000,
                  n_fits: int = 2, score_noise: float = 0.1, n_neighbours: int | None = None,
                  tolerance: float = cf.NULL_TOLERANCE, min_gap: float = cf.MIN_GAP,
                  seed: int = 0, device: str = "cpu"):

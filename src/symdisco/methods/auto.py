@@ -31,7 +31,7 @@ class AutoMethod(DiscoveryMethod):
         self.seed = seed
         self.device = device
 
-    def fit(self, dataset, *, out=None, progress: bool = True):
+    def fit(self, dataset, *, out=None, progress: bool = True, hardware=None):
         from .liegan import LieGAN
         from .liesd import LieSD
 
@@ -55,7 +55,7 @@ class AutoMethod(DiscoveryMethod):
         if closed is not None and closed.algebra.k == k and dataset.action != "image":
             init = closed.algebra.basis.float()
         result = LieGAN(n_generators=k, epochs=self.epochs, init_basis=init, seed=self.seed,
-                        device=self.device).fit(dataset, out=out, progress=progress)
+                        device=self.device).fit(dataset, out=out, progress=progress, hardware=hardware)
         result.extras["auto"] = {"used": "liegan", "why": why, "started_from_closed_form": init is not None}
         if closed is not None:
             result.extras["closed_form"] = {k_: closed.extras[k_] for k_ in ("singular_values", "gap", "chosen_k")}

@@ -224,7 +224,9 @@ class LieSD(DiscoveryMethod):
                 spread += sum(cf.gram(c - mean, basis) for c in each) / (len(each) * (len(each) - 1))
         return gram, spread
 
-    def fit(self, dataset: SymmetryDataset, *, out=None, progress: bool = True) -> "SymmetryResult":  # noqa: F821
+    def fit(self, dataset: SymmetryDataset, *, out=None, progress: bool = True,
+            hardware=None) -> "SymmetryResult":  # noqa: F821
+        """Closed form on the CPU (`hardware` is accepted for the common interface and not used)."""
         start = time.perf_counter()
         self.fit_losses_ = None
         check_option("derivatives", self.derivatives, SOURCES)

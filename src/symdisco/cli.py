@@ -98,7 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
                               description="Discover the symmetry of DATA (a built-in name or a .npz/.csv/.h5/.pt file) "
                                           "and write DIR/result.json, generators.npy and figures.")
     discover.add_argument("data", metavar="DATA", help="built-in dataset name or path to a data file")
-    discover.add_argument("--method", default="liegan", help="liegan, liesd (closed form), symmetrygan, augerino, latent, lconv, augmenter")
+    discover.add_argument("--method", default="liegan",
+                          help="liegan, liesd (closed form), auto (closed form, else LieGAN), lienlsd, "
+                               "symmetrygan, augerino, latent, lconv, augmenter")
     discover.add_argument("--generators", type=int, default=None, metavar="K", help="number of generators")
     discover.add_argument("--epochs", type=int, default=None, metavar="N", help="training epochs (upper bound)")
     discover.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (runs are repeatable)")

@@ -293,7 +293,7 @@ class LatentLieGAN(DiscoveryMethod):
         "sindy_threshold": Float(0), "w_sindy_z": Float(0), "w_sindy_x": Float(0), "w_sindy_l1": Float(0),
         "threshold_every": Int(1), "w_gan": Float(0), "w_recon": Float(0), "w_reg": Float(0),
         "w_orthogonality": Float(0), "training": Choice("joint", "two-stage"), "pretrain_epochs": Int(0),
-        "gan_epochs": Int(0), "epochs": Int(1), "batch_size": Int(1), "hidden": Int(1), "layers": Int(1),
+        "gan_epochs": Int(0), "epochs": Int(1), "batch_size": Int(1, optional=True), "hidden": Int(1), "layers": Int(1),
         "activation": Choice(*ACTIVATIONS), "orthogonal": Bool(), "normalize_latent": Bool(), "codes": Int(1),
         "pair_stride": Int(1), "pca_components": Int(0), "pca_threshold": Int(1),
         "law_scale": Float(0, strict=True), "disc_hidden": Int(1), "lr_autoencoder": Float(0, strict=True),
@@ -545,13 +545,15 @@ class LatentLieGAN(DiscoveryMethod):
         z_pred = simulate(lambda z: rhs(z), z_true[0].double(), horizon, dt, self.integrator).float()
         latent = ((z_pred - z_true) ** 2).sum((1, 2)) / (z_true ** 2).sum((1, 2)).clamp(min=1e-12)
         truth = truth_x.reshape(len(starts), horizon + 1, -1).transpose(0, 1)
+        floor = projection.inverse(ae.decode(z_true[-1]).cpu())  # a perfect latent prediction
+        floor = float(((floor - truth[-1]) ** 2).sum() / (truth[-1] ** 2).sum().clamp(min=1e-12))
         errors, shown = [], min(3, len(starts))
         x_pred = truth.new_empty(horizon + 1, shown, truth.shape[-1])
         for t in range(horizon + 1):
             decoded = projection.inverse(ae.decode(z_pred[t]).cpu())
             errors.append(((decoded - truth[t]) ** 2).sum() / (truth[t] ** 2).sum().clamp(min=1e-12))
             x_pred[t] = decoded[:shown]
-        return {"steps": horizon, "dt": dt, "trajectories": len(starts),
+        return {"steps": horizon, "dt": dt, "trajectories": len(starts), "reconstruction_floor": floor,
                 "relative_mse_latent": latent.cpu().tolist(),
                 "relative_mse_input": torch.stack(errors).tolist(),
                 "z_true": z_true[:, 0].cpu().numpy(), "z_pred": z_pred[:, 0].cpu().numpy(),
@@ -680,11 +682,13 @@ class LatentLieGAN(DiscoveryMethod):
                   "trajectories": with_symmetry["trajectories"],
                   "evaluated_on": with_symmetry.get("evaluated_on"),
                   "relative_mse_input_final": {"with_symmetry": with_symmetry["relative_mse_input"][-1]},
+                  "reconstruction_floor_final": {"with_symmetry": with_symmetry["reconstruction_floor"]},
                   "relative_mse_latent_final": {"with_symmetry": with_symmetry["relative_mse_latent"][-1]},
                   "curves": {"with_symmetry": {"input": thin(with_symmetry["relative_mse_input"]),
                                                "latent": thin(with_symmetry["relative_mse_latent"])}}}
         if without is not None:
             report["relative_mse_input_final"]["without_symmetry"] = without["relative_mse_input"][-1]
+            report["reconstruction_floor_final"]["without_symmetry"] = without["reconstruction_floor"]
             report["relative_mse_latent_final"]["without_symmetry"] = without["relative_mse_latent"][-1]
             report["curves"]["without_symmetry"] = {"input": thin(without["relative_mse_input"]),
                                                     "latent": thin(without["relative_mse_latent"])}

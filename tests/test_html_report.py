@@ -33,6 +33,10 @@ def make_runs(root: Path) -> list[Path]:
                             options={"epochs": 12, "lr_generator": 0.02}, seed=0, seconds=3.2,
                             similarity=0.991, history=history)
     liegan.save(root / "liegan-so3")
+    (root / "liegan-so3" / "verify.json").write_text(json.dumps({     # as `symdisco verify` leaves it
+        "eps": 0.2, "baseline": {"violation": 0.5}, "flagged": [1], "passed": False,
+        "generators": [{"generator": i, "violation": v, "ratio": v / 0.5, "spurious": v > 0.2}
+                       for i, v in enumerate([0.01, 0.4, 0.02])]}))
 
     closed = SymmetryResult(LieAlgebra(noisy(known.lorentz(), 0.01, 1)), "liesd", "my-jets.npz",
                             options={"tol": 0.3}, seed=0, seconds=0.4, similarity=None,
@@ -190,7 +194,8 @@ def test_html_page_renders_in_headless_chromium(runs, tmp_path, capsys):
     assert all(url.startswith(("file:", "data:")) for url in requests), requests
     assert [h.splitlines()[0] for h in headers] == ["liegan-so3", "liesd-jets", "latent-rd"]
     for fragment in ("so(3)", "so(1,3) (checked by hand)", "Singular spectrum", "z0' = -0.998 z1",
-                     "X1 = x d/dy - y d/dx", "true vector fields", "6 null (below the gap)", "Verify scores", "ground truth", "0.9910", "Structure constants"):
+                     "X1 = x d/dy - y d/dx", "true vector fields", "6 null (below the gap)", "Verify scores",
+                     "flagged: L2", "spurious", "ground truth", "0.9910", "Structure constants"):
         assert fragment.lower() in body.lower(), fragment          # row titles are upper-cased by CSS
     assert broken == 0 and heat_tables == (3 + 3 + 1) + (6 + 6 + 1) + 1   # found, truth, metric per run
     assert (tmp_path / "report.png").stat().st_size > 10_000

@@ -74,9 +74,12 @@ def test_result_json_and_errors(tmp_path):
     assert set(field) == {"text", "coefficients"} and all(isinstance(v, float) for v in field["coefficients"].values())
     assert np.array(record["generators"]).shape == (4, 4, 4)      # affine parts on (t, x, u, 1)
     assert record["singular_values"][0] == 1.0 and len(record["singular_values"]) == 30
+    from symdisco.report import write_report
+
+    assert "- `3 t d/dt + x d/dx - 2 u d/du`" in write_report(tmp_path)
     with pytest.raises(UserInputError, match="lift"):
         LieNLSD().fit(datasets.load("pendulum", trajectories=3, steps=10, image_size=4, test_trajectories=1), progress=False)
     with pytest.raises(UserInputError, match="trajectory data"):
         LieNLSD().fit(datasets.load("nbody2"), progress=False)
     with pytest.raises(UserInputError, match="degree"):
-        LieNLSD(degree=0).fit(data, progress=False)
+        LieNLSD(degree=0)

@@ -3,13 +3,15 @@ import pytest
 import torch
 
 from symdisco.errors import UserInputError
-from symdisco.training import Checkpointer, LossLog, resolve_device, seed_everything
+from symdisco.training import Checkpointer, LossLog, make_generator, resolve_device
 
 
-def test_seed_everything_makes_draws_repeatable():
-    a = torch.randn(3, generator=seed_everything(5))
-    b = torch.randn(3, generator=seed_everything(5))
-    assert torch.equal(a, b)
+def test_generators_are_repeatable_per_key_and_leave_the_global_rng_alone():
+    state = torch.random.get_rng_state()
+    a = torch.randn(3, generator=make_generator(5, 1, 2))
+    assert torch.equal(a, torch.randn(3, generator=make_generator(5, 1, 2)))
+    assert not torch.equal(a, torch.randn(3, generator=make_generator(5, 1, 3)))
+    assert torch.equal(state, torch.random.get_rng_state())
 
 
 def test_resolve_device():
@@ -44,10 +46,13 @@ def test_checkpoint_round_trip_is_atomic(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]  # no temp files left
 
 
-def test_checkpoint_with_another_fingerprint_is_not_resumed(tmp_path):
+def test_checkpoint_with_another_fingerprint_is_set_aside_not_resumed(tmp_path, capsys):
     Checkpointer(tmp_path, fingerprint={"dataset": "a"}).save(0, model={})
     assert Checkpointer(tmp_path, fingerprint={"dataset": "b"}).load() is None
-    assert Checkpointer(tmp_path, fingerprint={"dataset": "a"}).load()[0] == 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "dataset changed" in err and "starting afresh" in err
+    assert Checkpointer(tmp_path, fingerprint={"dataset": "a"}).load() is None  # it was kept aside
+    assert [p.name.split("-")[0] for p in tmp_path.iterdir()] == ["checkpoint.pt.stale"]
 
 
 def test_atomic_writes_get_ordinary_permissions(tmp_path):

@@ -1,4 +1,4 @@
-"""The `symdisco` command: datasets, discover, report, bench, downstream.
+"""The `symdisco` command: datasets, discover, report, verify, bench, downstream.
 
 Bad input ends with one line on stderr and exit code 2; nothing is written to the output
 folder before the data and options have been checked.
@@ -64,6 +64,29 @@ def _bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
+def _hardware_flags(parser) -> None:
+    """Where training runs (Lightning Fabric's flags); --device is the one-flag shorthand."""
+    group = parser.add_argument_group("devices (Lightning Fabric; see README: Multi-device and cluster)")
+    group.add_argument("--device", default="cpu", help="shorthand: cpu, cuda, cuda:1, mps or auto")
+    group.add_argument("--accelerator", default=None, help="cpu, cuda (gpu), mps or auto (overrides --device)")
+    group.add_argument("--devices", default=None, metavar="N",
+                       help="devices per node: a count, -1 for all, or indices 0,1 (default 1; under torchrun its "
+                            "process count)")
+    group.add_argument("--strategy", default=None, help="auto (one device) or ddp (one process per device)")
+    group.add_argument("--num-nodes", type=int, default=None, metavar="N", help="machines (SLURM, torchrun)")
+    group.add_argument("--precision", default=None, help="32-true (default), 64-true, bf16-mixed, 16-mixed")
+    group.add_argument("--logger", default=None, choices=["csv", "tensorboard"],
+                       help="also log the losses through Fabric's logger into DIR/logs")
+
+
+def _hardware(args):
+    from .training import Hardware
+
+    return Hardware.from_device(args.device, accelerator=args.accelerator, devices=args.devices,
+                                strategy=args.strategy, num_nodes=args.num_nodes, precision=args.precision,
+                                logger=args.logger)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="symdisco", description="Discover the Lie-group symmetries hidden in a dataset.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -75,17 +98,19 @@ def build_parser() -> argparse.ArgumentParser:
                               description="Discover the symmetry of DATA (a built-in name or a .npz/.csv/.h5/.pt file) "
                                           "and write DIR/result.json, generators.npy and figures.")
     discover.add_argument("data", metavar="DATA", help="built-in dataset name or path to a data file")
-    discover.add_argument("--method", default="liegan", help="liegan, symmetrygan, augerino, latent, lconv, augmenter")
+    discover.add_argument("--method", default="liegan", help="liegan, liesd (closed form), symmetrygan, augerino, latent, lconv, augmenter")
     discover.add_argument("--generators", type=int, default=None, metavar="K", help="number of generators")
     discover.add_argument("--epochs", type=int, default=None, metavar="N", help="training epochs (upper bound)")
     discover.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (runs are repeatable)")
-    discover.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto")
+    _hardware_flags(discover)
     discover.add_argument("--out", default=None, metavar="DIR", help="output folder (default runs/DATA-METHOD)")
     discover.add_argument("--x-key", default=None, help="name of the input array in a data file (default x)")
     discover.add_argument("--y-key", default=None, help="name of the target array in a data file (default y)")
     discover.add_argument("--data-option", "-D", action="append", metavar="KEY=VALUE",
                           help="dataset option, e.g. -D k=7 for discrete-rotation (repeatable)")
     discover.add_argument("--quiet", action="store_true", help="no progress bar")
+    discover.add_argument("--restart", action="store_true",
+                          help="start from scratch: keep an earlier run's checkpoints and logs in DIR aside")
     discover.add_argument("--no-standardize", dest="standardize", action="store_false", default=None,
                           help="train on the data as given, without rescaling them to unit scale first")
     for key, (kind, help_text, owners) in sorted(_method_flags().items()):
@@ -103,6 +128,20 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--html", default=None, metavar="PAGE.html",
                         help="write one page comparing every DIR (figures embedded, no network)")
 
+    verify = sub.add_parser("verify", help="check each found generator on data it was not found from",
+                            description="Check every generator of DIR/result.json: a predictor fitted on DATA's test "
+                                        "split (not used for discovery) and a fresh discriminator, against random "
+                                        "directions; flags spurious generators and writes DIR/verify.json.")
+    verify.add_argument("directory", metavar="DIR")
+    verify.add_argument("data", metavar="DATA", nargs="?", default=None,
+                        help="built-in name or data file (default: the dataset named in result.json)")
+    verify.add_argument("--data-option", "-D", action="append", metavar="KEY=VALUE")
+    verify.add_argument("--x-key", default=None)
+    verify.add_argument("--y-key", default=None)
+    verify.add_argument("--eps", type=float, default=0.2, help="size of the test transformations exp(eps L)")
+    verify.add_argument("--no-judge", action="store_true", help="skip the discriminator test (faster)")
+    verify.add_argument("--seed", type=int, default=0)
+
     bench = sub.add_parser("bench", help="all methods on known-truth tasks",
                            description="Run the discovery methods on tasks with known symmetry; print a table "
                                        "and write JSON.")
@@ -117,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     downstream.add_argument("--out", required=True, metavar="DIR")
     downstream.add_argument("--epochs", type=int, default=None)
     downstream.add_argument("--seed", type=int, default=0)
-    downstream.add_argument("--device", default="cpu")
+    _hardware_flags(downstream)
     downstream.add_argument("--result", default=None, metavar="RESULT_DIR",
                             help="use this saved discovery instead of running LieGAN")
     downstream.add_argument("--data-option", "-D", action="append", metavar="KEY=VALUE")
@@ -154,7 +193,7 @@ def _method_kwargs(args, cls) -> dict:
                if key.startswith("method_") and value is not None}
     law_flags = {key: options.pop(key) for key in _LAW_FLAGS if key in options}
     if law_flags and "law" in accepted and "law_scale" not in accepted:  # shorthand for a law object
-        from .lie.sampling import law_shorthand
+        from .methods.knobs import law_shorthand
 
         kwargs["law"] = law_shorthand(options.pop("law", "normal"), scale=law_flags.get("law_scale"),
                                       step=law_flags.get("law_step"), max_steps=law_flags.get("max_steps"),
@@ -179,7 +218,9 @@ def _flag_names(message: str, kwargs: dict) -> str:
 
 def cmd_discover(args) -> int:
     from . import datasets, methods
+    from .training import locked, set_aside_run
 
+    hardware = _hardware(args)
     options = _key_values(args.data_option, "--data-option")
     if args.x_key is not None:
         options["x_key"] = args.x_key
@@ -187,9 +228,6 @@ def cmd_discover(args) -> int:
         options["y_key"] = args.y_key
     dataset = datasets.load(args.data, **options)
     cls = methods.get(args.method)
-    from .training import resolve_device
-
-    resolve_device(args.device)
     kwargs = _method_kwargs(args, cls)
     try:
         method = cls(**kwargs)                  # knobs are checked here...
@@ -197,8 +235,15 @@ def cmd_discover(args) -> int:
         raise UserInputError(_flag_names(str(error), kwargs)) from None
     method.check(dataset)                       # ...and against the data, before anything is written
     out = check_out_folder(args.out or f"runs/{Path(args.data).stem}-{args.method}")
-    result = method.fit(dataset, out=out, progress=not args.quiet)
-    result.save(out)
+    rank0 = hardware.is_global_zero
+    with locked(out if rank0 else None):  # before any process starts: a second run exits 2 here
+        hardware.fabric()  # launches the other processes (--devices N --strategy ddp)
+        if args.restart and rank0:
+            set_aside_run(out)
+        result = method.fit(dataset, out=out, progress=not args.quiet, hardware=hardware)
+        if not hardware.is_global_zero:
+            return 0
+        result.save(out)
     print(result)
     print(f"wrote {out / 'result.json'}")
     return 0
@@ -227,6 +272,35 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_verify(args) -> int:
+    from . import datasets
+    from .io_utils import atomic_write_json
+    from .result import SymmetryResult
+    from .verify import format_report, verify
+
+    result = SymmetryResult.load(args.directory)
+    options = _key_values(args.data_option, "--data-option")
+    for key in ("x_key", "y_key"):
+        if getattr(args, key) is not None:
+            options[key] = getattr(args, key)
+    name = args.data or result.dataset
+    if args.data is None and name not in datasets.names() and not Path(name).is_file():
+        raise UserInputError(f"{args.directory}: dataset {name!r} is not built in; give the data file as DATA")
+    dataset = datasets.load(name, **options)
+    if result.algebra.k and result.algebra.n != dataset.x_action().base_dim(dataset.x[:1]):
+        raise UserInputError(f"{args.directory}: generators are {result.algebra.n}x{result.algebra.n} but "
+                             f"{name} needs {dataset.x_action().base_dim(dataset.x[:1])}x"
+                             f"{dataset.x_action().base_dim(dataset.x[:1])}")
+    if not args.eps > 0:
+        raise UserInputError(f"--eps must be > 0, got {args.eps}")
+    report = verify(result, dataset, eps=args.eps, judge=not args.no_judge, seed=args.seed)
+    atomic_write_json(Path(args.directory) / "verify.json", report)
+    print(format_report(report))
+    print(("all generators hold" if report["passed"] else
+           f"spurious: {', '.join(f'L{i + 1}' for i in report['flagged'])}") + f"; wrote {args.directory}/verify.json")
+    return 0
+
+
 def cmd_bench(args) -> int:
     from .bench import run_bench
 
@@ -239,11 +313,12 @@ def cmd_downstream(args) -> int:
 
     options = _key_values(args.data_option, "--data-option")
     downstream.run(args.name, args.out, epochs=args.epochs, seed=args.seed, device=args.device,
-                   progress=not args.quiet, result=args.result, **options)
+                   progress=not args.quiet, result=args.result, hardware=_hardware(args), **options)
     return 0
 
 
-COMMANDS = {"datasets": cmd_datasets, "discover": cmd_discover, "report": cmd_report, "bench": cmd_bench,
+COMMANDS = {"datasets": cmd_datasets, "discover": cmd_discover, "report": cmd_report, "verify": cmd_verify,
+            "bench": cmd_bench,
             "downstream": cmd_downstream}
 
 

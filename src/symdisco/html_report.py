@@ -87,6 +87,30 @@ def _equations_html(record: dict) -> str:
     return "".join(parts)
 
 
+def verify_html(report) -> str:
+    """`symdisco verify`'s report: one row per generator, spurious ones marked; anything
+    else in a readable generic form."""
+    rows = report.get("generators") if isinstance(report, dict) else None
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        return value_html(report)
+    columns = [c for c in ("violation", "ratio", "judge_accuracy") if any(c in r for r in rows)]
+    head = "".join(f"<th>{esc(c.replace('_', ' '))}</th>" for c in ["generator", *columns, "verdict"])
+    body = []
+    for i, row in enumerate(rows):
+        index = row.get("generator", i)
+        name = f"L{index + 1}" if isinstance(index, int) else esc(index)
+        verdict = ('<span class="bad">spurious</span>' if row.get("spurious")
+                   else '<span class="good">holds</span>')
+        body.append(f"<tr><td>{name}</td>" + "".join(f"<td>{number(row.get(c))}</td>" for c in columns)
+                    + f"<td>{verdict}</td></tr>")
+    passed = report.get("passed")
+    headline = ("" if passed is None else
+                f'<div class="sub">{"all generators hold" if passed else "flagged: " + ", ".join(f"L{i + 1}" for i in report.get("flagged", []) if isinstance(i, int))}</div>')
+    extra = {k: report[k] for k in ("baseline", "eps", "rule") if k in report}
+    return (headline + f'<table class="grid"><tr>{head}</tr>{"".join(body)}</table>'
+            + (f"<details><summary>baseline and rule</summary>{value_html(extra)}</details>" if extra else ""))
+
+
 def _similarity(generators: np.ndarray, truth: np.ndarray) -> float:
     import torch
 
@@ -139,13 +163,14 @@ def run_cells(run: dict, load_builtin: bool = True) -> dict[str, str]:
     else:
         cells["metric"] = '<p class="muted">none preserved</p>'
     if record.get("singular_values") is not None:
-        decided = record.get("null_dimension", record.get("dimension"))
+        decided = next((record[k] for k in ("chosen_k", "null_dimension", "dimension")
+                        if isinstance(record.get(k), int)), None)
         cells["spectrum"] = spectrum_html(record["singular_values"],
                                           decided if isinstance(decided, int) else None)
     cells["training"] = curves_html(run["history"]) if run["history"] else '<p class="muted">no training log</p>'
     cells["equations"] = _equations_html(record)
     if record.get("verify") is not None:
-        cells["verify"] = value_html(record["verify"])
+        cells["verify"] = verify_html(record["verify"])
     options = record.get("options") or {}
     law = record.get("coefficient_law")
     cells["options"] = (value_html(_timings(record))
@@ -190,6 +215,8 @@ STYLE = """
 .sd-report img{max-width:100%;height:auto}
 .sd-report .sub{font-size:12px;color:#3b4650;margin:6px 0 2px}
 .sd-report .muted{color:#8a949d}
+.sd-report .good{color:#1f7a52;font-weight:600}
+.sd-report .bad{color:#b3261e;font-weight:700}
 .sd-report p.muted{margin:0;font-size:12px}
 .sd-report pre{margin:0;font:12px/1.4 ui-monospace,"SFMono-Regular",Menlo,Consolas,monospace;white-space:pre-wrap;
   background:#f7f8fa;border-radius:4px;padding:6px 8px}

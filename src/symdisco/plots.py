@@ -14,6 +14,13 @@ def basis_figure(basis, title: str = "", truth=None):
     """One heat map per generator (as in the LieGAN paper), the truth on a second row."""
     rows = [np.asarray(basis)] + ([np.asarray(truth)] if truth is not None else [])
     k = max(len(r) for r in rows)
+    if k == 0:  # no generators found: say so instead of drawing nothing
+        fig, ax = plt.subplots(figsize=(3.6, 1.6))
+        ax.axis("off")
+        ax.text(0.5, 0.5, "no generators (no symmetry found)", ha="center", va="center", fontsize=9)
+        if title:
+            fig.suptitle(textwrap.fill(title, 40), fontsize=8)
+        return fig
     fig, axes = plt.subplots(len(rows), k, figsize=(2.4 * k + 0.6, 2.4 * len(rows)), squeeze=False)
     for r, mats in enumerate(rows):
         for i in range(k):

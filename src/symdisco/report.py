@@ -45,7 +45,17 @@ def summary_text(run: dict) -> str:
         lines.append(f"## generators: {generators.shape[0]} of {n}x{n} (see report_generators.png)")
     if record.get("invariant_metric") is not None and n <= 12:
         lines += ["## invariant metric J (L^T J + J L = 0)", "```", _matrix(record["invariant_metric"]), "```"]
-    for key in ("equations", "vector_fields", "rotation_angle", "verify"):
+    if record.get("vector_fields") is not None:               # lienlsd: the symmetries themselves
+        lines += ["## vector fields", ""] + [f"- `{f['text']}`" for f in record["vector_fields"]]
+        if record.get("superposition"):
+            lines += ["", "superposition (u -> u + a(t, x), not counted): "
+                      + ", ".join(f"`{f['text']}`" for f in record["superposition"])]
+        if record.get("equation"):
+            lines += ["", "equation identified: " + "; ".join(f"`{e}`" for e in record["equation"])]
+        if record.get("grassmann_distance") is not None:
+            lines += [f"Grassmann distance to the true symmetries: {record['grassmann_distance']:.3g}"]
+        lines.append("")
+    for key in ("equations", "rotation_angle", "verify"):   # vector_fields: listed above
         if record.get(key) is not None:
             lines += [f"## {key}", "```", str(record[key]), "```"]
     if "table_markdown" in record:

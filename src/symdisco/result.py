@@ -113,6 +113,9 @@ class SymmetryResult:
         except (OSError, ValueError) as exc:
             raise UserInputError(f"{path}: not a symdisco result ({exc})") from None
         generators = np.asarray(check_record(record, str(path))["generators"], dtype=np.float64)
+        if generators.size == 0:  # no generators: JSON's [] forgets n, generators.npy keeps (0, n, n)
+            stored = Path(directory) / "generators.npy"
+            generators = np.load(stored) if stored.is_file() else np.zeros((0, 1, 1))
         history_path = Path(directory) / "history.json"
         history = json.loads(history_path.read_text()) if history_path.is_file() else []
         known = {"method", "dataset", "generators", "similarity", "algebra", "algebra_confidence",
@@ -126,6 +129,13 @@ class SymmetryResult:
             history=history, action=record.get("action"),
             extras={k: v for k, v in record.items() if k not in known},
         )
+
+    def verify(self, data, **options) -> dict:
+        """Check each generator on `data` with tests that took no part in finding it (held-out
+        predictor, fresh discriminator); see `symdisco.verify`. Flags spurious generators."""
+        from .verify import verify
+
+        return verify(self, data, **options)
 
     def summary_line(self, identified: tuple[str, float] | None = None) -> str:
         name, confidence = identified or self.algebra.identify()

@@ -35,8 +35,9 @@ def _read_history(directory: Path) -> list[dict]:
 
 
 def load_run(directory) -> dict:
-    """{"label", "directory", "record", "history"} for a result folder; UserInputError when
-    DIR/result.json is missing or not a result."""
+    """{"label", "directory", "record", "history"} for a result folder (DIR/verify.json, when
+    present, as the record's `verify`); UserInputError when DIR/result.json is missing or
+    not a result."""
     directory = Path(directory)
     path = directory / "result.json"
     if not path.is_file():
@@ -45,8 +46,15 @@ def load_run(directory) -> dict:
         record = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise UserInputError(f"{path}: not a symdisco result ({exc})") from None
+    record = check_record(record, str(path))
+    verify_path = directory / "verify.json"          # what `symdisco verify DIR` leaves
+    if record.get("verify") is None and verify_path.is_file():
+        try:
+            record = {**record, "verify": json.loads(verify_path.read_text())}
+        except (OSError, ValueError):
+            pass
     return {"label": directory.resolve().name or str(directory), "directory": str(directory),
-            "record": check_record(record, str(path)), "history": _read_history(directory)}
+            "record": record, "history": _read_history(directory)}
 
 
 def run_from_result(result, label: str | None = None) -> dict:

@@ -138,6 +138,9 @@ def _x_scales(x: np.ndarray, dataset: SymmetryDataset, mode: str) -> tuple[np.nd
         return base, base, 1
     # blocks: x (N, m*b) -> (N, m, b); one scalar per block, then one scale per component
     b = n_base
+    if x.ndim != 2 or x.shape[1] % b:
+        raise UserInputError(f"{dataset.name}: action 'blocks' with block_dim={b} needs x of shape "
+                             f"(samples, a multiple of {b}); got {list(x.shape)}")
     blocks = x.reshape(len(x), -1, b)
     per_block = _positive(_rms(blocks, (0, 2)))                 # (m,)
     base = _positive(_rms(blocks / per_block[None, :, None], (0, 1)))  # (b,)

@@ -22,7 +22,7 @@ from symdisco.datasets.base import SymmetryDataset
 from symdisco.methods.lconv import LConvMethod, _lconv_classifier, train_classifier
 from symdisco.models.baselines import MLP, SmallCNN
 from symdisco.models.lconv import count_parameters
-from symdisco.training import Progress, seed_everything
+from symdisco.training import make_generator
 
 LCONV_OPTIONS = ("layers", "channels", "structure", "rank", "lr", "batch_size", "n_generators")
 
@@ -52,20 +52,17 @@ def digits_comparison(plain: SymmetryDataset, scrambled: SymmetryDataset | None 
         "MLP": (lambda g: MLP(d, classes, hidden=mlp_hidden, n_layers=2, activation=nn.ReLU), 1e-2),
     }
     rows = {}
-    bar = Progress(len(builders) * 2 * epochs, desc="digits comparison", enabled=progress)
     for name, (build, lr) in builders.items():
         row = {}
         for variant, (a, a_test) in (("accuracy", (x, x_test)), ("accuracy_scrambled", (xs, xs_test))):
-            g = seed_everything(seed)
-            model = build(g)
+            model = build(make_generator(seed, 0))
             row["parameters"] = count_parameters(model)
             start = time.perf_counter()
             row[variant], row[variant.replace("accuracy", "train_accuracy")] = train_classifier(
                 model, a, plain.y, a_test, plain.y_test, epochs=epochs, batch_size=method.batch_size,
-                lr=lr, generator=g, progress=bar)
+                lr=lr, seed=seed, progress=progress, desc=f"{name} {variant}")
             row[variant.replace("accuracy", "seconds")] = round(time.perf_counter() - start, 2)
         rows[name] = row
-    bar.close()
     lines = ["| model | parameters | accuracy (rotated) | accuracy (rotated + scrambled) |",
              "|---|---:|---:|---:|"]
     lines += [f"| {name} | {row['parameters']} | {row['accuracy']:.3f} | {row['accuracy_scrambled']:.3f} |"

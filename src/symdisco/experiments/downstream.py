@@ -93,7 +93,7 @@ def _take(options: dict, key: str, default):
 
 
 def obtain_discovery(dataset, out: Path, *, result=None, discover="liegan", n_generators=1,
-                     perturbation=0.05, liegan_options=None, seed=0, device="cpu", progress=True):
+                     perturbation=0.05, liegan_options=None, seed=0, device="cpu", progress=True, hardware=None):
     """(SymmetryResult, where it came from) for `dataset`; see the module docstring."""
     from symdisco.result import SymmetryResult
 
@@ -128,7 +128,7 @@ def obtain_discovery(dataset, out: Path, *, result=None, discover="liegan", n_ge
 
         cls = methods.get("liegan")
         knobs = {"n_generators": n_generators, "seed": seed, "device": device, **(liegan_options or {})}
-        found = cls(**knobs).fit(dataset, out=cache, progress=progress)
+        found = cls(**knobs).fit(dataset, out=cache, progress=progress, hardware=hardware)
     else:
         raise UserInputError(f"discover must be 'liegan' or 'perturbed'; got {discover!r}")
     try:
@@ -140,44 +140,43 @@ def obtain_discovery(dataset, out: Path, *, result=None, discover="liegan", n_ge
     return found, str(cache)
 
 
-def _batches(n, batch_size, generator):
-    order = torch.randperm(n, generator=generator)
-    for i in range(0, n, batch_size):
-        yield order[i:i + batch_size]
-
-
-def fit(model, x, y, loss_fn, *, epochs, batch_size, lr, seed, augment=None, progress=True,
-        desc="", device="cpu", weight_decay=0.0):
-    """Adam with cosine decay; `augment(x, y)` transforms each batch. Returns seconds."""
-    from symdisco.training import Progress
+def fit(build, x, y, loss_fn, *, epochs, batch_size, lr, seed, augment=None, progress=True,
+        desc="", hardware=None, weight_decay=0.0, out=None):
+    """Adam through the engine on the model `build(rng)` returns; `augment(x, y)` (a
+    GroupAugmentation) transforms each batch with draws from the run's generator. With `out`
+    the model checkpoints there and a rerun resumes. Returns (trained model, seconds)."""
+    from symdisco.training import Engine, SupervisedTask, data_hash, default_hardware
 
     start = time.perf_counter()
-    model.to(device)
-    gen = torch.Generator().manual_seed(seed)
-    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    steps = epochs * math.ceil(len(x) / batch_size)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, steps))
-    bar = Progress(steps, desc, progress)
-    model.train()
-    for _ in range(epochs):
-        for idx in _batches(len(x), batch_size, gen):
-            xb, yb = x[idx], y[idx]
-            if augment is not None:
-                xb, yb = augment(xb, yb)
-            loss = loss_fn(model(xb.to(device)), yb.to(device))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            bar.update(1, loss=loss.item())
-    bar.close()
-    model.eval()
-    return time.perf_counter() - start
+    apply = None
+    if augment is not None:
+        def apply(xb, yb, rng):
+            augment.generator = rng
+            return augment(xb, yb)
+
+    def fingerprint(modules):  # the same rule as the methods': what trains, on which data, with which knobs
+        state = modules["model"].state_dict()
+        return {"method": desc.split(" seed ")[0], "data": data_hash(x, y),
+                "knobs": {"model": type(modules["model"]).__name__, "initial_state": data_hash(*state.values()),
+                          "lr": lr, "batch_size": batch_size, "weight_decay": weight_decay, "seed": seed,
+                          "augment": None if augment is None else data_hash(augment.basis)}}
+
+    task = SupervisedTask(build, loss_fn, x, y, lr=lr, weight_decay=weight_decay, augment=apply)
+    run = Engine(hardware or default_hardware("cpu"), out=out, progress=progress).fit(
+        task, n_samples=len(x), batch_size=batch_size, epochs=epochs, seed=seed, fingerprint=fingerprint,
+        desc=desc)
+    return run.modules["model"], run.previous_seconds + time.perf_counter() - start
 
 
 @torch.no_grad()
 def predict(model, x, batch_size=1024, device="cpu"):
     return torch.cat([model(x[i:i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)])
+
+
+def _model_folder(out: Path, name: str, symmetry: str, seed: int) -> Path:
+    """OUT/models/<model>-<symmetry>-seed<k>: each model's checkpoint and loss log (a rerun resumes)."""
+    slug = "".join(ch if ch.isalnum() else "-" for ch in f"{name}-{symmetry}".lower()).strip("-")
+    return out / "models" / f"{slug.replace('--', '-')}-seed{seed}"
 
 
 # ----------------------------------------------------------------------------- nbody2
@@ -190,7 +189,7 @@ def block_scales(x: torch.Tensor, block_dim: int) -> torch.Tensor:
     return rms.repeat_interleave(block_dim)
 
 
-def run_nbody2(out: Path, *, epochs=None, seed=0, device="cpu", progress=True, result=None,
+def run_nbody2(out: Path, *, epochs=None, seed=0, device="cpu", progress=True, result=None, hardware=None,
                **options) -> tuple[list, dict]:
     from symdisco import datasets
     from symdisco.augmentation import GroupAugmentation
@@ -218,7 +217,7 @@ def run_nbody2(out: Path, *, epochs=None, seed=0, device="cpu", progress=True, r
                       "early_stopping": False}
     found, source = obtain_discovery(dataset, out, result=result, discover=discover, n_generators=1,
                                      perturbation=perturbation, liegan_options=liegan_options,
-                                     seed=seed, device=device, progress=progress)
+                                     seed=seed, device=device, progress=progress, hardware=hardware)
 
     x, y = dataset.x.double(), dataset.y.double()
     xt, yt = dataset.x_test.double(), dataset.y_test.double()
@@ -251,7 +250,7 @@ def run_nbody2(out: Path, *, epochs=None, seed=0, device="cpu", progress=True, r
     augmentation = GroupAugmentation(found, law=discovered_law, action=action, equivariant=True,
                                      seed=seed)
     mse = nn.MSELoss()
-    common = dict(epochs=epochs, batch_size=batch_size, lr=lr, progress=progress, device=device)
+    common = dict(epochs=epochs, batch_size=batch_size, lr=lr, progress=progress, hardware=hardware)
     candidates = [
         ("MLP", "none", lambda: MLP(x.shape[1], x.shape[1], hidden, layers), None),
         ("MLP + augmentation", "discovered", lambda: MLP(x.shape[1], x.shape[1], hidden, layers),
@@ -268,12 +267,10 @@ def run_nbody2(out: Path, *, epochs=None, seed=0, device="cpu", progress=True, r
     for name, symmetry, build, augment in candidates:
         values, seconds = [], 0.0
         for run_seed in range(seed, seed + repeats):
-            torch.manual_seed(run_seed)
-            model = build()
-            if augment is not None:
-                augment.generator = torch.Generator().manual_seed(run_seed)
-            seconds += fit(model, xin, target, mse, seed=run_seed, augment=augment,
-                           desc=f"{name} ({symmetry}) seed {run_seed}", **common)
+            model, took = fit(lambda rng, build=build: build(), xin, target, mse, seed=run_seed, augment=augment,
+                              desc=f"{name} ({symmetry}) seed {run_seed}",
+                              out=_model_folder(out, name, symmetry, run_seed), **common)
+            seconds += took
             values.append(test_mse(model))
         rows.append(_row(name, symmetry, "test_mse", float(np.mean(values))))
         timings[f"{name} ({symmetry})"] = round(seconds, 2)
@@ -293,7 +290,7 @@ def run_nbody2(out: Path, *, epochs=None, seed=0, device="cpu", progress=True, r
 
 
 def run_lorentz_jets(out: Path, *, epochs=None, seed=0, device="cpu", progress=True, result=None,
-                     **options) -> tuple[list, dict]:
+                     hardware=None, **options) -> tuple[list, dict]:
     from symdisco import datasets
     from symdisco.models.baselines import PlainGNN
     from symdisco.models.liegnn import LieGNN, metric_residual, metrics_from
@@ -337,7 +334,7 @@ def run_lorentz_jets(out: Path, *, epochs=None, seed=0, device="cpu", progress=T
     found, source = obtain_discovery(dataset, out, result=result, discover=discover,
                                      n_generators=n_generators, perturbation=perturbation,
                                      liegan_options=liegan_options, seed=seed, device=device,
-                                     progress=progress)
+                                     progress=progress, hardware=hardware)
     discovered_metric = metrics_from(found)
     true_metric = metrics_from(dataset.ground_truth)
 
@@ -346,7 +343,7 @@ def run_lorentz_jets(out: Path, *, epochs=None, seed=0, device="cpu", progress=T
     n_classes = int(max(y.max(), yt.max())) + 1
     scale = float(x[x.abs().sum(-1) > 0].pow(2).mean().sqrt())  # one global scale for raw inputs
     ce = nn.CrossEntropyLoss()
-    common = dict(epochs=epochs, batch_size=batch_size, lr=lr, progress=progress, device=device)
+    common = dict(epochs=epochs, batch_size=batch_size, lr=lr, progress=progress, hardware=hardware)
     candidates = [
         ("PlainGNN", "none", lambda: PlainGNN(4, n_classes, hidden, layers), 1.0 / scale),
         ("LieGNN", "discovered", lambda: LieGNN(found, n_classes, hidden, layers), 1.0),
@@ -356,10 +353,10 @@ def run_lorentz_jets(out: Path, *, epochs=None, seed=0, device="cpu", progress=T
     for name, symmetry, build, factor in candidates:
         accuracies, aucs, seconds = [], [], 0.0
         for run_seed in range(seed, seed + repeats):
-            torch.manual_seed(run_seed)
-            model = build()
-            seconds += fit(model, x * factor, y, ce, seed=run_seed,
-                           desc=f"{name} ({symmetry}) seed {run_seed}", **common)
+            model, took = fit(lambda rng, build=build: build(), x * factor, y, ce, seed=run_seed,
+                              desc=f"{name} ({symmetry}) seed {run_seed}",
+                              out=_model_folder(out, name, symmetry, run_seed), **common)
+            seconds += took
             prob = torch.softmax(predict(model, xt * factor, batch_size=256, device=device), -1)
             accuracies.append(float((prob.argmax(-1) == yt).double().mean()))
             if n_classes == 2:
@@ -407,17 +404,22 @@ _TITLES = {"nbody2": "nbody2 one-step prediction (test MSE, lower is better)",
 
 
 def run(name: str, out, *, epochs=None, seed: int = 0, device: str = "cpu", progress: bool = True,
-        **options) -> list[dict]:
+        hardware=None, **options) -> list[dict]:
     """Run experiment `name` (one of EXPERIMENTS), write OUT/table.json and
     OUT/table.md, print the markdown table and return the rows. Options: see the module doc
     (result=DIR, discover=liegan|perturbed, n_train, hidden, lr, file=PATH for jets, ...);
     remaining options go to the dataset loader."""
     if name not in _RUNNERS:
         raise UserInputError(f"unknown downstream experiment {name!r}; choose from {', '.join(_RUNNERS)}")
-    from symdisco.training import resolve_device
+    import inspect
+
+    from symdisco.training import Hardware
 
     options = {k: _coerce(v) for k, v in options.items()}
-    device = str(resolve_device(device)) if device else "cpu"
+    hardware = hardware or Hardware.from_device(device or "cpu")
+    device = str(hardware.fabric().device)
+    if "hardware" in inspect.signature(_RUNNERS[name]).parameters:
+        options["hardware"] = hardware
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()

@@ -30,7 +30,7 @@ def canonical_basis(basis: torch.Tensor) -> torch.Tensor:
     each generator to max |entry| = 1 with its pivot entry positive.
     """
     k, n = basis.shape[0], basis.shape[-1]
-    flat = basis.detach().cpu().to(torch.float64).reshape(k, -1).numpy()
+    flat = basis.detach().cpu().to(torch.float64).reshape(k, n * n).numpy()
     _, singular, vt = np.linalg.svd(flat, full_matrices=False)
     if singular.size == 0 or singular[0] == 0:
         return basis.clone()
@@ -97,7 +97,7 @@ class LieAlgebra:
     def invariant_metric(self, tol: float | None = None, min_gap: float = NULL_GAP) -> torch.Tensor | None:
         """The best invariant symmetric form (n, n), normalised, or None: None exactly when
         `invariant_forms` is empty, and for n > FORM_MAX_DIM."""
-        if self.n > FORM_MAX_DIM:
+        if self.n > FORM_MAX_DIM or self.k == 0:  # no generators: no form is singled out
             return None
         return invariant_metric(self.basis.detach(), tol, min_gap)
 

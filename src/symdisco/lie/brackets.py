@@ -44,7 +44,7 @@ def pairwise_commutators(basis: torch.Tensor) -> torch.Tensor:
 
 
 def _flat(basis: torch.Tensor) -> torch.Tensor:
-    return basis.reshape(*basis.shape[:-2], -1)
+    return basis.reshape(*basis.shape[:-2], basis.shape[-1] * basis.shape[-2])
 
 
 def orthonormal_basis(basis: torch.Tensor) -> torch.Tensor:

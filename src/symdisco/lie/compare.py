@@ -29,7 +29,7 @@ def _pair(found, truth) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _normalised_rows(basis: torch.Tensor) -> torch.Tensor:
-    flat = basis.reshape(basis.shape[0], -1)
+    flat = basis.reshape(basis.shape[0], basis.shape[-1] ** 2)
     return flat / flat.norm(dim=1, keepdim=True).clamp_min(torch.finfo(flat.dtype).tiny)
 
 
@@ -55,6 +55,8 @@ def similarity(found, truth) -> torch.Tensor:
     """
     found_basis, truth_basis = as_basis(found), as_basis(truth)
     k = max(found_basis.shape[0], truth_basis.shape[0])
+    if min(found_basis.shape[0], truth_basis.shape[0]) == 0:  # no generators: nothing in common
+        return found_basis.new_tensor(1.0 if k == 0 else 0.0)
     return (overlap(found_basis, truth_basis) / k).clamp(0.0, 1.0)
 
 

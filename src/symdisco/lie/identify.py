@@ -1,7 +1,7 @@
 """Name a found algebra from invariants that do not depend on its basis or on a change of
 coordinates (conjugation L -> g L g^-1), with a confidence in [0, 1].
 
-Names: "so(n)", "so(p,q)" (written with p <= q, e.g. "so(1,3)", "so(1,2)", "so(1,1)"),
+Names: "none" (no generators), "so(n)", "so(p,q)" (written with p <= q, e.g. "so(1,3)", "so(1,2)", "so(1,1)"),
 "translations(k)", "scaling", "sl(2)", "gl(n)", "abelian(k)", "unknown".
 
 How:
@@ -216,7 +216,9 @@ def _semisimple_or_reductive(q: np.ndarray) -> tuple[str, float]:
 def identify(algebra) -> tuple[str, float]:
     """(name, confidence in [0, 1]) for a `LieAlgebra` or a basis (k, n, n); see module doc."""
     basis = as_basis(algebra).detach().cpu().to(torch.float64).numpy()
-    if basis.shape[0] == 0 or not np.all(np.isfinite(basis)) or not np.abs(basis).max() > 0:
+    if basis.shape[0] == 0:  # no generators: the trivial algebra, a valid answer ("no symmetry")
+        return "none", 1.0
+    if not np.all(np.isfinite(basis)) or not np.abs(basis).max() > 0:
         return "unknown", 0.0
     q = _orthonormal_span(basis)
     k = q.shape[0]

@@ -64,9 +64,7 @@ class CoefficientLaw(nn.Module):
 
 def _check_positive(law: str, name: str, value) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        from symdisco.errors import UserInputError
-
-        raise UserInputError(f"{law}: {name} must be a finite number > 0, got {value!r}")
+        raise ValueError(f"{law}: {name} must be a finite number > 0, got {value!r}")
 
 
 class NormalLaw(CoefficientLaw):
@@ -145,9 +143,7 @@ class IntegerGridLaw(CoefficientLaw):
         super().__init__()
         _check_positive("IntegerGridLaw", "step", step)
         if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
-            from symdisco.errors import UserInputError
-
-            raise UserInputError(f"IntegerGridLaw: max_steps must be an integer >= 1, got {max_steps!r}")
+            raise ValueError(f"IntegerGridLaw: max_steps must be an integer >= 1, got {max_steps!r}")
         self.k = k
         self.step = float(step)
         self.max_steps = max_steps
@@ -179,37 +175,6 @@ def make_law(name: str, k: int | None = None, **options) -> CoefficientLaw:
         return LAWS[name](k, **options)
     except KeyError:
         raise ValueError(f"unknown coefficient law {name!r}; choose from {sorted(LAWS)}") from None
-
-
-def law_shorthand(name: str, scale: float | None = None, step: float | None = None,
-                  max_steps: int | None = None, learnable: bool | None = None) -> CoefficientLaw:
-    """The law a command line spells as --law NAME [--law-scale S] [--law-step T] [--learn-law].
-
-    `scale` is the standard deviation of a normal law and the half-width of a uniform one;
-    `step` and `max_steps` belong to the integer grid. A flag that does not apply to the law is
-    an error rather than silently ignored."""
-    from symdisco.errors import UserInputError
-
-    if name not in LAWS:
-        raise UserInputError(f"law must be one of {', '.join(LAWS)}, got {name!r}")
-    extra = {"normal": ("step", "max_steps"), "uniform": ("step", "max_steps"),
-             "integer": ("scale", "learnable")}[name]
-    given = {"scale": scale, "step": step, "max_steps": max_steps, "learnable": learnable}
-    for key in extra:
-        if given[key] is not None:
-            flag = {"scale": "--law-scale", "step": "--law-step", "max_steps": "--max-steps",
-                    "learnable": "--learn-law"}[key]
-            raise UserInputError(f"{flag} does not apply to the {name} law")
-    for key, flag in (("scale", "--law-scale"), ("step", "--law-step")):
-        value = given[key]
-        if value is not None and (not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0):
-            raise UserInputError(f"law {key} ({flag}) must be a finite number > 0, got {value!r}")
-    learnable = bool(learnable)
-    if name == "normal":
-        return NormalLaw(scale=1.0 if scale is None else scale, learnable=learnable)
-    if name == "uniform":
-        return UniformLaw(half_width=1.0 if scale is None else scale, learnable=learnable)
-    return IntegerGridLaw(step=1.0 if step is None else step, max_steps=4 if max_steps is None else max_steps)
 
 
 def group_log(elements: torch.Tensor) -> torch.Tensor:

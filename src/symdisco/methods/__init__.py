@@ -16,6 +16,8 @@ _REGISTRY = {
     "latent": ("symdisco.methods.latent", "LatentLieGAN"),
     "lconv": ("symdisco.methods.lconv", "LConvMethod"),
     "augmenter": ("symdisco.methods.augmenter", "LieAugmenter"),
+    "liesd": ("symdisco.methods.liesd", "LieSD"),
+    "auto": ("symdisco.methods.auto", "AutoMethod"),
     "lienlsd": ("symdisco.methods.lienlsd", "LieNLSD"),
 }
 _CLASS_NAMES = {cls: (module, cls) for module, cls in _REGISTRY.values()}

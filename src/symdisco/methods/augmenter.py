@@ -38,7 +38,7 @@ from ..lie.compare import cosine
 from ..lie.generators import make_generators
 from ..lie.sampling import UniformLaw, group_elements
 from ..models.baselines import MLP, SmallCNN
-from ..training import Checkpointer, LossLog, Progress, resolve_device, seed_everything
+from ..training import TrainingTask
 from .base import DiscoveryMethod, check_option
 from .knobs import Anything, Bool, Choice, Float, Int
 from .regularizers import nontrivial_penalty, orthogonality_penalty, sparsity_penalty
@@ -185,6 +185,61 @@ def symmetry_error(model, dataset: SymmetryDataset, augmenter: Augmenter, *, n: 
 
 # -- the method ----------------------------------------------------------------------------
 
+class _AugmentedTask(TrainingTask):
+    """task(f(x), y) + w_augmented task(f(g x), g y) (+ the augmenter's regularisers when it learns)."""
+
+    def __init__(self, method, dataset, build, learn_augmenter):
+        self.method, self.dataset, self.build, self.learn = method, dataset, build, learn_augmenter
+        self.loss_fn, self.action = task_loss(dataset), dataset.task_action()
+        self.train_augmenter = False
+
+    def configure(self, rng):
+        model, augmenter = self.build(rng)
+        modules = {"model": model}
+        groups = [{"params": model.parameters(), "lr": self.method.lr}]
+        if augmenter is not None:
+            modules["augmenter"] = augmenter
+            if self.learn:
+                groups.append({"params": augmenter.parameters(), "lr": self.method.lr_augmenter})
+        return modules, {"all": torch.optim.Adam(groups)}
+
+    def on_train_start(self, run):
+        self.x, self.y = self.dataset.x.to(run.device), self.dataset.y.to(run.device)
+
+    def on_epoch_start(self, epoch, run):
+        run.modules["model"].train()
+        self.train_augmenter = self.learn and epoch >= self.method.warmup_epochs
+
+    def training_step(self, batch, run):
+        m, model, augmenter = self.method, run.modules["model"], run.modules.get("augmenter")
+        xb, yb = self.x[batch], self.y[batch]
+        loss = self.loss_fn(model(xb), yb)
+        total, losses = loss, {"loss": loss.item()}
+        if augmenter is not None:
+            g, _ = augmenter(len(batch), run.rng)
+            if not self.train_augmenter:
+                g = g.detach()
+            gx, gy = self.action.apply(g, xb, yb)
+            loss_aug = self.loss_fn(model(gx), gy)
+            total = total + m.w_augmented * loss_aug
+            losses["loss_augmented"] = loss_aug.item()
+            if self.train_augmenter:
+                basis = augmenter.basis()
+                nontrivial = m._nontrivial(augmenter, xb, gx, basis)
+                orthogonality = orthogonality_penalty(basis, "cosine")
+                total = (total + m.w_nontrivial * nontrivial + m.w_orthogonality * orthogonality
+                         + m.w_sparsity * sparsity_penalty(basis, 1.0))
+                losses["nontrivial"], losses["orthogonality"] = nontrivial.item(), orthogonality.item()
+        run.zero_grad("all")
+        run.backward(total)
+        run.step("all")
+        return losses
+
+    def on_epoch_end(self, epoch, row, run):
+        if self.learn:
+            row["half_width"] = float(run.modules["augmenter"].law.half_width.detach().mean())
+
+
 class LieAugmenter(DiscoveryMethod):
     """Joint symmetry discovery and equivariant-by-augmentation training; see the module docstring.
 
@@ -227,7 +282,7 @@ class LieAugmenter(DiscoveryMethod):
                  epochs: int | None = None, batch_size: int | None = None, lr: float = 3e-3,
                  lr_augmenter: float = 1e-2, warmup_epochs: int = 1, baselines: bool = True,
                  compare_liegan: bool = True, liegan_epochs: int | None = None, init_scale: float = 1.0,
-                 seed: int = 0, device: str = "cpu", checkpoint_every: int = 5, standardize: bool = True):
+                 seed: int = 0, device: str = "cpu", checkpoint_every: int = 1, standardize: bool = True):
         self.n_generators = n_generators
         self.parameterization = parameterization
         self.base_model = base_model
@@ -296,90 +351,33 @@ class LieAugmenter(DiscoveryMethod):
         return nontrivial_penalty(xb, gx, basis, self.nontrivial)
 
     # -- training --------------------------------------------------------------------
-    def train_model(self, model, dataset, augmenter=None, *, learn_augmenter=False, rng=None,
-                    out=None, progress=False, desc="") -> list[dict]:
-        """Train `model` on `dataset`, on augmented copies too when `augmenter` is given (and
-        the augmenter with it when `learn_augmenter`). Returns the per-epoch history."""
-        epochs, batch_size = self._epochs(dataset), self._batch_size(dataset)
-        loss_fn = task_loss(dataset)
-        action = dataset.task_action()
-        groups = [{"params": model.parameters(), "lr": self.lr}]
-        if learn_augmenter:
-            groups.append({"params": augmenter.parameters(), "lr": self.lr_augmenter})
-        opt = torch.optim.Adam(groups)
-        checkpoints = Checkpointer(out, every=self.checkpoint_every, fingerprint=self.fingerprint(dataset))
-        log = LossLog(None if out is None else Path(out) / "losses.jsonl")
-        first = 0
-        resumed = checkpoints.load() if learn_augmenter else None
-        if resumed is not None:
-            epoch, saved = resumed
-            model.load_state_dict(saved["model"]), augmenter.load_state_dict(saved["augmenter"])
-            opt.load_state_dict(saved["opt"]), rng.set_state(saved["rng"])
-            first = epoch + 1
-        x, y = dataset.x, dataset.y
-        n = len(x)
-        steps = math.ceil(n / batch_size)
-        bar = Progress(epochs * steps, desc=desc, enabled=progress, initial=first * steps)
-        for epoch in range(first, epochs):
-            model.train()
-            order = torch.randperm(n, generator=rng)
-            totals = {"loss": 0.0, "loss_augmented": 0.0, "nontrivial": 0.0, "orthogonality": 0.0}
-            train_augmenter = learn_augmenter and epoch >= self.warmup_epochs
-            for s in range(steps):
-                idx = order[s * batch_size:(s + 1) * batch_size]
-                xb, yb = x[idx], y[idx]
-                loss = loss_fn(model(xb), yb)
-                total = loss
-                if augmenter is not None:
-                    with torch.set_grad_enabled(True):
-                        g, _ = augmenter(len(idx), rng)
-                        if not train_augmenter:
-                            g = g.detach()
-                        gx, gy = action.apply(g, xb, yb)
-                        loss_aug = loss_fn(model(gx), gy)
-                        total = total + self.w_augmented * loss_aug
-                        totals["loss_augmented"] += loss_aug.item()
-                        if train_augmenter:
-                            basis = augmenter.basis()
-                            nontrivial = self._nontrivial(augmenter, xb, gx, basis)
-                            orthogonality = orthogonality_penalty(basis, "cosine")
-                            total = (total + self.w_nontrivial * nontrivial
-                                     + self.w_orthogonality * orthogonality
-                                     + self.w_sparsity * sparsity_penalty(basis, 1.0))
-                            totals["nontrivial"] += nontrivial.item()
-                            totals["orthogonality"] += orthogonality.item()
-                opt.zero_grad(set_to_none=True)
-                total.backward()
-                opt.step()
-                totals["loss"] += loss.item()
-                bar.update(1, loss=loss.item())
-            row = {k: v / steps for k, v in totals.items()}
-            if learn_augmenter:
-                row["half_width"] = float(augmenter.law.half_width.detach().mean())
-            log.write(epoch, **row)
-            if learn_augmenter and (checkpoints.due(epoch) or epoch == epochs - 1):
-                checkpoints.save(epoch, model=model.state_dict(),
-                                 augmenter=augmenter.state_dict(), opt=opt.state_dict(), rng=rng.get_state())
-        bar.close()
-        return log.rows
+    def train_model(self, build, dataset, *, learn_augmenter=False, out=None, progress=False, desc="",
+                    hardware=None):
+        """Train the model `build(rng)` -> (model, augmenter or None) returns on `dataset`, on
+        augmented copies too when there is an augmenter (trained with it when `learn_augmenter`).
+        Returns the engine's Run (modules "model" and "augmenter", history)."""
+        task = _AugmentedTask(self, dataset, build, learn_augmenter)
+        return self.engine(out, progress, hardware).fit(
+            task, n_samples=len(dataset.x), batch_size=self._batch_size(dataset), epochs=self._epochs(dataset),
+            seed=self.seed, fingerprint=self.fingerprint(dataset), desc=desc)
 
-    def fit(self, dataset: SymmetryDataset, *, out=None, progress: bool = True):
+    def fit(self, dataset: SymmetryDataset, *, out=None, progress: bool = True, hardware=None):
         if dataset.y is None:
             raise UserInputError(f"{dataset.name}: the LieAugmenter learns alongside a task and needs "
                                  f"targets y; this dataset has none (task {dataset.task!r})")
         check_option("nontrivial", self.nontrivial, ["coverage", "cosine", "relative", "norm", "none"])
         start = time.perf_counter()
-        device = resolve_device(self.device)
-        if device.type != "cpu":
-            dataset = _on_device(dataset, device)
-        rng = seed_everything(self.seed)
-        augmenter = self.build_augmenter(dataset, rng).to(device)
-        model = make_base_model(self.base_model, dataset, self.hidden).to(device)
-        history = self.train_model(model, dataset, augmenter, learn_augmenter=True, rng=rng, out=out,
-                                   progress=progress, desc=f"augmenter {dataset.name}")
+        run = self.train_model(lambda rng: (make_base_model(self.base_model, dataset, self.hidden),
+                                            self.build_augmenter(dataset, rng)),
+                               dataset, learn_augmenter=True, out=out, progress=progress,
+                               desc=f"augmenter {dataset.name}", hardware=hardware)
+        model, augmenter, history = run.modules["model"], run.modules["augmenter"], run.history
+        start -= run.previous_seconds
+        if run.device.type != "cpu":
+            dataset = _on_device(dataset, run.device)
         basis = augmenter.basis().detach().cpu().double()
         half_width = augmenter.law.half_width.detach().cpu()
-        eval_rng = torch.Generator().manual_seed(self.seed + 1)
+        eval_rng = torch.Generator(device=run.device).manual_seed(self.seed + 1)
         table = {"LieAugmenter (SEMoLA)": {"test_error": test_error(model, dataset),
                                             **symmetry_error(model, dataset, augmenter, generator=eval_rng)}}
         extras = {"half_width": half_width.tolist(),
@@ -391,7 +389,7 @@ class LieAugmenter(DiscoveryMethod):
         if truth is not None and truth.n == basis.shape[-1]:
             extras["cosine_to_truth"] = [max(float(cosine(b, t)) for t in truth.basis.double()) for b in basis]
         if self.baselines or self.compare_liegan:
-            table.update(self._comparisons(dataset, augmenter, half_width, device, progress))
+            table.update(self._comparisons(dataset, augmenter, half_width, run.device, progress, hardware))
             for row in table.values():
                 if "symmetry_error" in row:
                     row.update(row.pop("symmetry_error"))
@@ -407,10 +405,10 @@ class LieAugmenter(DiscoveryMethod):
             print(extras["table_markdown"])
         return result
 
-    def _comparisons(self, dataset, augmenter, half_width, device, progress) -> dict:
+    def _comparisons(self, dataset, augmenter, half_width, device, progress, hardware=None) -> dict:
         """The base model trained without augmentation, with the truth's, with LieGAN's."""
         rows = {}
-        eval_rng = lambda: torch.Generator().manual_seed(self.seed + 1)  # noqa: E731
+        eval_rng = lambda: torch.Generator(device=device).manual_seed(self.seed + 1)  # noqa: E731
         candidates = []
         if self.baselines:
             candidates.append(("base model, no augmentation", None))
@@ -419,16 +417,16 @@ class LieAugmenter(DiscoveryMethod):
                 candidates.append(("base model + ground-truth augmentation",
                                    FixedAugmenter(truth.basis, half_width.max().item())))
         if self.compare_liegan:
-            liegan_basis = self._liegan_basis(dataset, progress)
+            liegan_basis = self._liegan_basis(dataset, progress, hardware)
             if liegan_basis is not None:
                 candidates.append(("base model + LieGAN augmentation",
                                    FixedAugmenter(liegan_basis, half_width.max().item())))
                 rows["_liegan_basis"] = liegan_basis.tolist()
         for name, fixed in candidates:
-            rng = seed_everything(self.seed)
-            model = make_base_model(self.base_model, dataset, self.hidden).to(device)
-            self.train_model(model, dataset, None if fixed is None else fixed.to(device), rng=rng,
-                             progress=progress, desc=name)
+            run = self.train_model(lambda rng, fixed=fixed: (make_base_model(self.base_model, dataset, self.hidden),
+                                                             fixed),
+                                   dataset, progress=progress, desc=name, hardware=hardware)
+            model = run.modules["model"]
             rows[name] = {"test_error": test_error(model, dataset),
                           "symmetry_error": symmetry_error(model, dataset, augmenter, generator=eval_rng())}
         liegan = rows.pop("_liegan_basis", None)
@@ -436,13 +434,13 @@ class LieAugmenter(DiscoveryMethod):
             rows["base model + LieGAN augmentation"]["liegan_basis"] = liegan
         return rows
 
-    def _liegan_basis(self, dataset, progress):
+    def _liegan_basis(self, dataset, progress, hardware=None):
         from .liegan import LieGAN
 
         try:
             method = LieGAN(n_generators=self.n_generators, epochs=self.liegan_epochs or 10, seed=self.seed,
                             device=self.device)
-            return method.fit(dataset, progress=progress).algebra.basis.detach().float()
+            return method.fit(dataset, progress=progress, hardware=hardware).algebra.basis.detach().float()
         except (UserInputError, ValueError, RuntimeError) as exc:  # LieGAN cannot run on this data
             print(f"augmenter: LieGAN comparison skipped ({exc})")
             return None

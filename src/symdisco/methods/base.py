@@ -50,7 +50,8 @@ def _standardized_fit(fit):
 
 
 class DiscoveryMethod(metaclass=_CheckedOnConstruction):
-    """Base estimator. Subclasses set `name` and implement `fit(dataset, *, out, progress)`.
+    """Base estimator. Subclasses set `name` and implement `fit(dataset, *, out, progress, hardware)`;
+    their training runs on `self.engine(...)` (symdisco.training), which owns the loop.
 
     `CLI_OPTIONS` maps constructor keywords to (type, help) for method-specific CLI flags.
     `KNOBS` maps constructor keywords to rules (knobs.Int, Float, Choice, ...), merged along
@@ -77,14 +78,35 @@ class DiscoveryMethod(metaclass=_CheckedOnConstruction):
         return {p: getattr(self, p) for p in params if p != "self" and hasattr(self, p)}
 
     def set_params(self, **params) -> "DiscoveryMethod":
-        """Change knobs (scikit-learn style); they are checked at once."""
+        """Change knobs (scikit-learn style); they are checked at once.
+
+        `part__setting=value` changes one setting of a part passed as an object (a coefficient
+        law, a discriminator): `set_params(law__half_width=0.3)` rebuilds the law with it."""
         known = self.get_params()
         for key, value in params.items():
+            if "__" in key:
+                self._set_part_setting(key, value, known)
+                continue
             if key not in known:
                 raise UserInputError(f"{self.name}: unknown knob {key!r}; knobs are {', '.join(known)}")
             setattr(self, key, value)
         self.check_params()
         return self
+
+    def _set_part_setting(self, key: str, value, known: dict) -> None:
+        part_name, setting = key.split("__", 1)
+        part = known.get(part_name)
+        if part_name == "law" and isinstance(part, str) and hasattr(self, "law_recipe"):
+            part = self.law_recipe()
+        settings = getattr(part, "settings", None)
+        if not callable(settings) or setting not in settings():
+            allowed = ", ".join(settings()) if callable(settings) else "none (pass the part as an object)"
+            raise UserInputError(f"{self.name}: {part_name!r} has no setting {setting!r}; settings: {allowed}")
+        try:
+            rebuilt = type(part)(**{**settings(), setting: value})
+        except ValueError as error:
+            raise UserInputError(f"{self.name}: {error}") from None
+        setattr(self, part_name, rebuilt)
 
     def clone(self) -> "DiscoveryMethod":
         """A fresh, unfitted copy rebuilt from `get_params()` (like scikit-learn's `clone`)."""
@@ -133,12 +155,21 @@ class DiscoveryMethod(metaclass=_CheckedOnConstruction):
                 described[key] = value.describe()
         return described
 
-    def fingerprint(self, dataset: SymmetryDataset, ignore=("epochs", "device")) -> dict:
-        """What a checkpoint must match to be resumed: method, data and knobs (not the epoch budget)."""
-        params = {k: v for k, v in self.describe_params().items() if k not in ignore}
-        return {"method": self.name, "dataset": dataset.name, "x_shape": list(dataset.x.shape), "params": params}
+    def fingerprint(self, dataset: SymmetryDataset, **extra) -> dict:
+        """What a checkpoint must match to be resumed: method, data contents and knobs (the
+        engine's one rule: never the epoch budget or the device)."""
+        from ..training import fingerprint
 
-    def fit(self, dataset: SymmetryDataset, *, out=None, progress: bool = True) -> SymmetryResult:
+        return fingerprint(self, dataset, **extra)
+
+    def engine(self, out=None, progress: bool = True, hardware=None):
+        """The training engine for this fit: `hardware` (a training.Hardware) or this method's `device`."""
+        from ..training import CHECKPOINT_EVERY, Engine, default_hardware
+
+        return Engine(hardware or default_hardware(getattr(self, "device", "cpu")), out=out, progress=progress,
+                      checkpoint_every=getattr(self, "checkpoint_every", CHECKPOINT_EVERY))
+
+    def fit(self, dataset: SymmetryDataset, *, out=None, progress: bool = True, hardware=None) -> SymmetryResult:
         raise NotImplementedError
 
     def make_result(self, basis: torch.Tensor, dataset: SymmetryDataset, seconds: float, **fields) -> SymmetryResult:

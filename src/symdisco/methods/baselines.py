@@ -7,12 +7,18 @@ predictor trains on augmented data.
 """
 from __future__ import annotations
 
+import time
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 
+from ..errors import UserInputError
 from ..lie.sampling import UniformLaw, group_log
+from ..training import TrainingTask
 from .knobs import Float
 from .liegan import LieGAN
+from .regularizers import orthogonality_penalty
 
 
 class SingleElement(nn.Module):
@@ -88,51 +94,58 @@ class AugerinoPlus(LieGAN):
                          hidden=hidden, seed=seed, device=device, standardize=standardize)
         self.lr, self.w_width = lr, w_width
 
-    def fit(self, dataset, *, out=None, progress: bool = True, callback=None):
-        import math
-        import time
-
-        from ..models.baselines import MLP
-        from ..training import LossLog, Progress, resolve_device, seed_everything
-        from .base import UserInputError
-        from .regularizers import orthogonality_penalty
-
+    def fit(self, dataset, *, out=None, progress: bool = True, callback=None, hardware=None):
         if dataset.y is None or dataset.action not in ("vector", "blocks"):
             raise UserInputError("augerino needs a supervised task on vectors or stacked blocks "
                                  f"(dataset {dataset.name!r} has action {dataset.action!r})")
         start = time.perf_counter()
-        rng = seed_everything(self.seed)
-        device = resolve_device(self.device)
-        symmetry, _ = self.build(dataset, rng)
-        classification = dataset.task == "classification"
-        out_dim = int(dataset.y.max()) + 1 if classification else dataset.y[0].numel()
-        predictor = MLP(dataset.x[0].numel(), out_dim, hidden=self.hidden).to(device)
-        symmetry.to(device)
-        optimiser = torch.optim.Adam(list(symmetry.parameters()) + list(predictor.parameters()), lr=self.lr)
-        action = dataset.task_action()
-        x, y = dataset.x.to(device), dataset.y.to(device)
-        log = LossLog(None if out is None else f"{out}/losses.jsonl")
-        steps = math.ceil(len(x) / self.batch_size)
-        with Progress(self.epochs * steps, desc=f"augerino {dataset.name}", enabled=progress) as bar:
-            for epoch in range(self.epochs):
-                order, total = torch.randperm(len(x), generator=rng).to(device), 0.0
-                for i in range(steps):
-                    idx = order[i * self.batch_size:(i + 1) * self.batch_size]
-                    g, _ = symmetry(len(idx), rng)
-                    gx, gy = action.apply(g, x[idx], y[idx])
-                    prediction = predictor(gx.reshape(len(idx), -1))
-                    task = (torch.nn.functional.cross_entropy(prediction, gy) if classification
-                            else torch.nn.functional.mse_loss(prediction, gy.reshape(len(idx), -1)))
-                    loss = (task - self.w_width * symmetry.law.half_width.sum()
-                            + self.w_orthogonality * orthogonality_penalty(symmetry.basis()))
-                    optimiser.zero_grad(set_to_none=True)
-                    loss.backward()
-                    optimiser.step()
-                    total += task.item()
-                    bar.update(1, task=task.item())
-                log.write(epoch, task_loss=total / steps,
-                          mean_half_width=float(symmetry.law.half_width.detach().mean()))
-        self.symmetry_, self.predictor_ = symmetry, predictor
-        return self.make_result(self.learned_basis(symmetry), dataset, time.perf_counter() - start,
-                                coefficient_law=symmetry.law.describe(), history=log.rows,
+        run = self.engine(out, progress, hardware).fit(
+            _AugerinoTask(self, dataset), n_samples=len(dataset.x), batch_size=self.batch_size,
+            epochs=self.epochs, seed=self.seed, fingerprint=self.fingerprint(dataset),
+            desc=f"augerino {dataset.name}")
+        symmetry, self.predictor_ = run.modules["symmetry"], run.modules["predictor"]
+        self.symmetry_ = symmetry
+        return self.make_result(self.learned_basis(symmetry), dataset,
+                                run.previous_seconds + time.perf_counter() - start,
+                                coefficient_law=symmetry.law.describe(), history=run.history,
                                 action=dataset.x_action().describe())
+
+
+class _AugerinoTask(TrainingTask):
+    """One optimiser for the predictor, the generators and the ranges; the task loss on
+    augmented samples minus the reward for wide ranges."""
+
+    def __init__(self, method: AugerinoPlus, dataset):
+        self.method, self.dataset = method, dataset
+        self.action = dataset.task_action()
+        self.classification = dataset.task == "classification"
+
+    def configure(self, rng):
+        from ..models.baselines import MLP
+
+        m, d = self.method, self.dataset
+        symmetry, _ = m.build(d, rng)
+        out_dim = int(d.y.max()) + 1 if self.classification else d.y[0].numel()
+        predictor = MLP(d.x[0].numel(), out_dim, hidden=m.hidden)
+        optimiser = torch.optim.Adam(list(symmetry.parameters()) + list(predictor.parameters()), lr=m.lr)
+        return {"symmetry": symmetry, "predictor": predictor}, {"all": optimiser}
+
+    def on_train_start(self, run):
+        self.x, self.y = self.dataset.x.to(run.device), self.dataset.y.to(run.device)
+
+    def training_step(self, batch, run):
+        symmetry, predictor = run.modules["symmetry"], run.modules["predictor"]
+        g, _ = symmetry(len(batch), run.rng)
+        gx, gy = self.action.apply(g, self.x[batch], self.y[batch])
+        prediction = predictor(gx.reshape(len(batch), -1))
+        task = (F.cross_entropy(prediction, gy) if self.classification
+                else F.mse_loss(prediction, gy.reshape(len(batch), -1)))
+        loss = (task - self.method.w_width * symmetry.law.half_width.sum()
+                + self.method.w_orthogonality * orthogonality_penalty(symmetry.basis()))
+        run.zero_grad("all")
+        run.backward(loss)
+        run.step("all")
+        return {"task_loss": task.item()}
+
+    def on_epoch_end(self, epoch, row, run):
+        row["mean_half_width"] = float(run.modules["symmetry"].law.half_width.detach().mean())

@@ -56,9 +56,7 @@ class Discriminator(nn.Module):
     def _store(self, **settings):
         for name, value in settings.items():
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-                from ..errors import UserInputError
-
-                raise UserInputError(f"{type(self).__name__}: {name} must be a number > 0, got {value!r}")
+                raise ValueError(f"{type(self).__name__}: {name} must be a number > 0, got {value!r}")
             setattr(self, name, value)
 
     def __repr__(self) -> str:

@@ -108,3 +108,36 @@ def merged_rules(cls) -> dict:
     for klass in reversed(cls.__mro__):
         rules.update(getattr(klass, "__dict__", {}).get("KNOBS", {}))
     return rules
+
+
+def law_shorthand(name: str, scale: float | None = None, step: float | None = None,
+                  max_steps: int | None = None, learnable: bool | None = None) -> CoefficientLaw:
+    """The law a command line spells as --law NAME [--law-scale S] [--law-step T] [--learn-law].
+
+    `scale` is the standard deviation of a normal law and the half-width of a uniform one;
+    `step` and `max_steps` belong to the integer grid. A flag that does not apply to the law is
+    an error rather than silently ignored."""
+    from ..lie.sampling import LAWS, IntegerGridLaw, NormalLaw, UniformLaw
+
+    if not isinstance(name, str) or name not in LAWS:
+        raise UserInputError(f"law must be one of {', '.join(LAWS)}, got {name!r}")
+    extra = {"normal": ("step", "max_steps"), "uniform": ("step", "max_steps"),
+             "integer": ("scale", "learnable")}[name]
+    given = {"scale": scale, "step": step, "max_steps": max_steps, "learnable": learnable}
+    for key in extra:
+        if given[key] is not None:
+            flag = {"scale": "--law-scale", "step": "--law-step", "max_steps": "--max-steps",
+                    "learnable": "--learn-law"}[key]
+            raise UserInputError(f"{flag} does not apply to the {name} law")
+    for key, flag in (("scale", "--law-scale"), ("step", "--law-step")):
+        value = given[key]
+        if value is not None and (not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0):
+            raise UserInputError(f"law {key} ({flag}) must be a finite number > 0, got {value!r}")
+    if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1):
+        raise UserInputError(f"law max_steps (--max-steps) must be an integer >= 1, got {max_steps!r}")
+    learnable = bool(learnable)
+    if name == "normal":
+        return NormalLaw(scale=1.0 if scale is None else scale, learnable=learnable)
+    if name == "uniform":
+        return UniformLaw(half_width=1.0 if scale is None else scale, learnable=learnable)
+    return IntegerGridLaw(step=1.0 if step is None else step, max_steps=4 if max_steps is None else max_steps)

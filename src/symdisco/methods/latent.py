@@ -51,7 +51,7 @@ from ..errors import UserInputError
 from ..lie.generators import make_generators
 from ..lie.sampling import make_law
 from ..result import SymmetryResult
-from ..training import Checkpointer, LossLog, Progress, resolve_device, seed_everything
+from ..training import TrainingTask, make_generator
 from .base import DiscoveryMethod, check_option
 from .knobs import Bool, Choice, Float, Int
 from .discriminators import MLPDiscriminator
@@ -268,6 +268,59 @@ def latent_geometry(codes: np.ndarray, generator: np.ndarray | None = None) -> d
 
 # -- the method ------------------------------------------------------------------------------
 
+class _LatentTask(TrainingTask):
+    """The latent method's phases for the engine: the autoencoder alone (`pretrain_epochs`),
+    then with the latent LieGAN (joint); or the autoencoder for `epochs`, then LieGAN on the
+    frozen codes for `gan_epochs` (two-stage, whose second phase starts at the budget)."""
+
+    def __init__(self, method, symmetric, c, dc, windows):
+        self.method, self.symmetric, self.c, self.dc, self.windows = method, symmetric, c, dc, windows
+        self.two_stage = symmetric and method.training == "two-stage"
+        self.uses_budget = self.two_stage
+
+    def configure(self, rng):
+        m = self.method
+        modules = m._build(self.c.shape[1], rng, self.symmetric)
+        optimizers = {"autoencoder": torch.optim.Adam(modules["autoencoder"].parameters(), lr=m.lr_autoencoder)}
+        if self.symmetric:
+            optimizers["symmetry"] = torch.optim.Adam(modules["symmetry"].parameters(), lr=m.lr_generator,
+                                                      betas=(0.5, 0.99))
+            optimizers["discriminator"] = torch.optim.Adam(modules["discriminator"].parameters(),
+                                                           lr=m.lr_discriminator, betas=(0.5, 0.99))
+        if m.sindy:
+            optimizers["sindy"] = torch.optim.Adam(modules["sindy"].parameters(), lr=m.lr_sindy)
+        return modules, optimizers
+
+    def on_train_start(self, run):
+        self.windows = self.windows.to(run.device)
+        if not run.resumed:
+            run.modules["autoencoder"].calibrate(self.c)
+
+    def on_epoch_start(self, epoch, run):
+        m, ae = self.method, run.modules["autoencoder"]
+        if self.two_stage and epoch == m.epochs:
+            ae.calibrate(self.c)  # the frozen codes the second stage works on
+        self.ae_trains = not self.two_stage or epoch < m.epochs
+        self.gan_on = self.symmetric and (epoch >= m.epochs if self.two_stage else epoch >= m.pretrain_epochs)
+        ae.train(self.ae_trains)
+
+    def training_step(self, batch, run):
+        idx = self.windows[batch]
+        return self.method._step(run.modules, run, self.c[idx], None if self.dc is None else self.dc[idx],
+                                 self.ae_trains, self.gan_on)
+
+    def on_epoch_end(self, epoch, row, run):
+        m = self.method
+        if m.sindy and self.ae_trains and (epoch + 1) % m.threshold_every == 0:
+            row["terms_kept"] = run.modules["sindy"].threshold_(m.sindy_threshold)
+
+    def on_train_end(self, run):
+        for module in run.modules.values():
+            module.eval()
+        if not self.two_stage or run.epochs == self.method.epochs:
+            run.modules["autoencoder"].calibrate(self.c)  # exact statistics for evaluation
+
+
 class LatentLieGAN(DiscoveryMethod):
     """Latent LieGAN with optional joint SINDy; see the module docstring."""
 
@@ -397,78 +450,22 @@ class LatentLieGAN(DiscoveryMethod):
             modules["sindy"] = SindyModel(PolynomialLibrary(m, self.sindy_order))
         return modules
 
-    def _train_one(self, tag, symmetric, c, dc, windows, rng, device, out, bar, fingerprint=None):
-        modules = self._build(c.shape[1], rng, symmetric)
-        for module in modules.values():
-            module.to(device)
-        ae = modules["autoencoder"]
-        optimizers = {"autoencoder": torch.optim.Adam(ae.parameters(), lr=self.lr_autoencoder)}
-        if symmetric:
-            optimizers["symmetry"] = torch.optim.Adam(modules["symmetry"].parameters(), lr=self.lr_generator,
-                                                      betas=(0.5, 0.99))
-            optimizers["discriminator"] = torch.optim.Adam(modules["discriminator"].parameters(),
-                                                           lr=self.lr_discriminator, betas=(0.5, 0.99))
-        if self.sindy:
-            optimizers["sindy"] = torch.optim.Adam(modules["sindy"].parameters(), lr=self.lr_sindy)
-        two_stage = symmetric and self.training == "two-stage"
-        total_epochs = self.epochs + (self.gan_epochs if two_stage else 0)
+    def _train_one(self, tag, symmetric, c, dc, windows, engine, fingerprint=None):
+        """One model (with or without the symmetry) through the engine; returns (modules, history, run)."""
+        run = engine.fit(_LatentTask(self, symmetric, c, dc, windows), n_samples=len(windows),
+                         batch_size=self._batch(len(windows)), epochs=self._total_epochs(symmetric),
+                         seed=self.seed, fingerprint=fingerprint, tag=tag, desc=f"latent {tag}")
+        return run.modules, run.history, run
 
-        checkpoints = Checkpointer(out, every=self.checkpoint_every, name=f"{tag}_checkpoint.pt",
-                                   fingerprint=fingerprint)
-        log = LossLog(None if out is None else Path(out) / f"{tag}_losses.jsonl")
-        first = 0
-        resumed = checkpoints.load()
-        if resumed is not None:
-            epoch, saved = resumed
-            for key, module in modules.items():
-                module.load_state_dict(saved[key])
-            for key, opt in optimizers.items():
-                opt.load_state_dict(saved["opt_" + key])
-            rng.set_state(saved["rng"])
-            first = epoch + 1
-            bar.update(first * math.ceil(len(windows) / self._batch(len(windows))))
+    def _total_epochs(self, symmetric: bool) -> int:
+        return self.epochs + (self.gan_epochs if symmetric and self.training == "two-stage" else 0)
 
-        if first == 0:
-            ae.calibrate(c)
-        n = len(windows)
-        batch_size = self._batch(n)
-        steps = math.ceil(n / batch_size)
-        for epoch in range(first, total_epochs):
-            if two_stage and epoch == self.epochs:
-                ae.calibrate(c)  # the frozen codes the second stage works on
-            ae_trains = not two_stage or epoch < self.epochs
-            gan_on = symmetric and (epoch >= self.epochs if two_stage else epoch >= self.pretrain_epochs)
-            ae.train(ae_trains)
-            totals: dict[str, float] = {}
-            order = torch.randperm(n, generator=rng)
-            for i in range(steps):
-                idx = windows[order[i * batch_size:(i + 1) * batch_size]].to(device)
-                losses = self._step(modules, optimizers, c[idx], None if dc is None else dc[idx],
-                                    ae_trains, gan_on, rng)
-                for key, value in losses.items():
-                    totals[key] = totals.get(key, 0.0) + value
-                bar.update(1, **{k: v for k, v in losses.items() if k in ("recon", "sindy_z", "loss_d")})
-            if self.sindy and ae_trains and (epoch + 1) % self.threshold_every == 0 \
-                    and epoch + 1 < self.epochs:
-                totals["terms_kept"] = steps * modules["sindy"].threshold_(self.sindy_threshold)
-            log.write(epoch, **{k: v / steps for k, v in totals.items()})
-            if checkpoints.due(epoch) or epoch == total_epochs - 1:
-                checkpoints.save(epoch, rng=rng.get_state(),
-                                 **{k: m.state_dict() for k, m in modules.items()},
-                                 **{"opt_" + k: o.state_dict() for k, o in optimizers.items()})
-        for module in modules.values():
-            module.eval()
-        if not two_stage or total_epochs == self.epochs:
-            ae.calibrate(c)  # exact statistics for evaluation (also after a resume)
-        return modules, log.rows
-
-    def _step(self, modules, optimizers, cb, dcb, ae_trains, gan_on, rng) -> dict:
+    def _step(self, modules, run, cb, dcb, ae_trains, gan_on) -> dict:
         ae = modules["autoencoder"]
         batch = cb.shape[0]
         x = cb.reshape(batch * self.codes, -1)
         losses: dict[str, float] = {}
-        for opt in optimizers.values():
-            opt.zero_grad(set_to_none=True)
+        run.zero_grad()
         use_sindy = self.sindy and ae_trains
         with torch.set_grad_enabled(ae_trains):
             if use_sindy:
@@ -493,13 +490,13 @@ class LatentLieGAN(DiscoveryMethod):
         if gan_on:
             symmetry, disc = modules["symmetry"], modules["discriminator"]
             codes = z.reshape(batch, self.codes, -1)
-            g, _ = symmetry(batch, rng)
+            g, _ = symmetry(batch, run.rng)
             moved = codes @ g.transpose(1, 2)  # the same g on every code of a window
             real, fake = codes.flatten(1), moved.flatten(1)
             loss_d = discriminator_loss(disc(real.detach()), disc(fake.detach()))
-            loss_d.backward()
-            optimizers["discriminator"].step()
-            optimizers["discriminator"].zero_grad(set_to_none=True)
+            run.backward(loss_d)
+            run.step("discriminator")
+            run.zero_grad("discriminator")
             adversarial = generator_loss(disc(fake))
             basis = symmetry.basis()
             loss_sym = (adversarial + self.w_reg * nontrivial_penalty(real, fake, basis, "cosine")
@@ -508,16 +505,14 @@ class LatentLieGAN(DiscoveryMethod):
             grads = torch.autograd.grad(loss_sym, trainable, retain_graph=ae_trains, allow_unused=True)
             for p, grad in zip(trainable, grads):
                 p.grad = grad
-            optimizers["symmetry"].step()
+            run.step("symmetry")
             if ae_trains:
                 loss_ae = loss_ae + self.w_gan * adversarial
             losses["loss_d"], losses["loss_g"] = loss_d.item(), adversarial.item()
         if ae_trains:
             params = [p for key, m in modules.items() if key in ("autoencoder", "sindy") for p in m.parameters()]
-            loss_ae.backward(inputs=params)
-            optimizers["autoencoder"].step()
-            if use_sindy:
-                optimizers["sindy"].step()
+            run.backward(loss_ae, inputs=params)
+            run.step("autoencoder", *(["sindy"] if use_sindy else []))
         return losses
 
     # -- evaluation --------------------------------------------------------------------------
@@ -591,41 +586,26 @@ class LatentLieGAN(DiscoveryMethod):
         return report
 
     # -- fit ---------------------------------------------------------------------------------
-    def fit(self, dataset: SymmetryDataset, *, out=None, progress: bool = True) -> SymmetryResult:
+    def fit(self, dataset: SymmetryDataset, *, out=None, progress: bool = True, hardware=None) -> SymmetryResult:
         start = time.perf_counter()
         self._check(dataset)
-        rng = seed_everything(self.seed)
-        device = resolve_device(self.device)
+        engine = self.engine(out, progress, hardware)
+        device = engine.fabric.device
         dt = dataset.metadata.get("dt", 1.0)  # None: non-uniform steps, no prediction
         dt = None if dt is None else float(dt)
-        if out is not None:
-            Path(out).mkdir(parents=True, exist_ok=True)
-
-        saved = None if out is None else Path(out) / "latent_projection.pt"
-        if saved is not None and saved.is_file():
-            projection = Projection.from_state(torch.load(saved, weights_only=True))
-        else:
-            wide = int(np.prod(dataset.x.shape[1:])) > self.pca_threshold
-            projection = Projection.fit(dataset.x, self.pca_components if wide else 0, rng)
-            if saved is not None:
-                from ..io_utils import atomic_save
-                atomic_save(saved, lambda tmp: torch.save(projection.state_dict(), tmp))
+        fingerprint = self.fingerprint(dataset)
+        projection = self._projection(dataset, out, fingerprint)
         c = projection.transform(dataset.x).to(device)
         dc = projection.transform_rate(dataset.y).to(device) if self.sindy else None
         windows = self._windows(Trajectories.of(dataset).lengths)
 
         variants = [("latent", True)] + ([("baseline", False)] if self.sindy and self.compare else [])
-        steps = math.ceil(len(windows) / self._batch(len(windows)))
-        total = sum((self.epochs + (self.gan_epochs if s and self.training == "two-stage" else 0)) * steps
-                    for _, s in variants)
-        bar = Progress(total, desc=f"latent {dataset.name}", enabled=progress)
         trained = {}
         for tag, symmetric in variants:
-            trained[tag] = self._train_one(tag, symmetric, c, dc, windows, rng, device, out, bar,
-                                           fingerprint=self.fingerprint(dataset))
-        bar.close()
+            trained[tag] = self._train_one(tag, symmetric, c, dc, windows, engine, fingerprint=fingerprint)
+        start -= trained["latent"][2].previous_seconds
 
-        modules, history = trained["latent"]
+        modules, history, _ = trained["latent"]
         basis = modules["symmetry"].basis().detach().cpu().double()
         summary = self._summarise(modules, projection, c, dc, dataset, dt, device)
         extras = self._extras(basis, summary, projection, dataset)
@@ -652,6 +632,25 @@ class LatentLieGAN(DiscoveryMethod):
         self.baseline_ = trained.get("baseline", (None,))[0]
         self.baseline_summary_ = base
         return result
+
+    def _projection(self, dataset, out, fingerprint) -> Projection:
+        """The input projection (PCA for wide inputs), kept in OUT/latent_projection.pt for a resumed run."""
+        from ..io_utils import atomic_save
+
+        saved = None if out is None else Path(out) / "latent_projection.pt"
+        if saved is not None and saved.is_file():
+            try:
+                payload = torch.load(saved, weights_only=True)
+                if payload.get("fingerprint") == fingerprint:
+                    return Projection.from_state(payload["state"])
+            except Exception:  # noqa: BLE001 - unreadable: computed again below and rewritten
+                pass
+        wide = int(np.prod(dataset.x.shape[1:])) > self.pca_threshold
+        projection = Projection.fit(dataset.x, self.pca_components if wide else 0, make_generator(self.seed, 4))
+        if saved is not None:
+            atomic_save(saved, lambda tmp: torch.save({"fingerprint": fingerprint,
+                                                       "state": projection.state_dict()}, tmp))
+        return projection
 
     def _extras(self, basis, summary, projection, dataset) -> dict:
         generators = basis.numpy()

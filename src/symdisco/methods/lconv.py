@@ -30,7 +30,6 @@ from ..datasets.base import SymmetryDataset
 from ..errors import UserInputError
 from ..lie.compare import cosine, similarity
 from ..models.lconv import LConv, LConvNet, count_parameters, grid_neighbours
-from ..training import Checkpointer, LossLog, Progress, resolve_device, seed_everything
 from .base import DiscoveryMethod, check_option
 from .knobs import Bool, Choice, Float, Int
 
@@ -103,29 +102,17 @@ def effective_generators(model: nn.Module) -> torch.Tensor:
 
 # -- training a classifier -----------------------------------------------------------------
 
-def train_classifier(model, x, y, x_test, y_test, *, epochs, batch_size=64, lr=3e-3,
-                     weight_decay=0.0, generator=None, progress=None, log=None, name=""):
-    """Adam on cross entropy; returns (test accuracy, train accuracy)."""
-    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, epochs))
-    n = len(x)
-    for epoch in range(epochs):
-        model.train()
-        order = torch.randperm(n, generator=generator)
-        total = 0.0
-        for start in range(0, n, batch_size):
-            idx = order[start:start + batch_size]
-            loss = F.cross_entropy(model(x[idx]), y[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(idx)
-        sched.step()
-        if progress is not None:
-            progress.update(1, loss=total / n)
-        if log is not None:
-            log.write(epoch, **{f"{name}loss": total / n})
-    return accuracy(model, x_test, y_test), accuracy(model, x, y)
+def train_classifier(model, x, y, x_test, y_test, *, epochs, batch_size=64, lr=3e-3, weight_decay=0.0,
+                     seed=0, progress=False, hardware=None, desc=""):
+    """Adam on cross entropy through the engine (no checkpoints); returns (test accuracy, train accuracy)."""
+    from ..training import Engine, SupervisedTask, default_hardware
+
+    task = SupervisedTask(model, F.cross_entropy, x, y, lr=lr, weight_decay=weight_decay)
+    run = Engine(hardware or default_hardware("cpu"), progress=progress).fit(
+        task, n_samples=len(x), batch_size=batch_size, epochs=epochs, seed=seed, desc=desc)
+    model = run.modules["model"]
+    return accuracy(model, x_test.to(run.device), y_test.to(run.device)), \
+        accuracy(model, x.to(run.device), y.to(run.device))
 
 
 @torch.no_grad()
@@ -239,66 +226,26 @@ class LConvMethod(DiscoveryMethod):
             return "pixel rotation field", torch.as_tensor(field)[None]
         return None
 
-    def fit(self, dataset: SymmetryDataset, *, out=None, progress: bool = True) -> "SymmetryResult":  # noqa: F821
+    def fit(self, dataset: SymmetryDataset, *, out=None, progress: bool = True,
+            hardware=None) -> "SymmetryResult":  # noqa: F821
         check_option("structure", self.structure, ["dense", "low_rank", "sparse"])
         if dataset.y is None:
             raise UserInputError(f"{dataset.name}: L-conv learns the symmetry from a task and needs "
                                  f"targets y; this dataset has none (task {dataset.task!r})")
         start = time.perf_counter()
         if dataset.task == "classification":
-            return self._fit_classifier(dataset, out, progress, start)
-        return self._fit_regression(dataset, out, progress, start)
+            return self._fit_classifier(dataset, out, progress, start, hardware)
+        return self._fit_regression(dataset, out, progress, start, hardware)
 
-    def _signature(self, x, y, epochs) -> str:
-        """What a checkpoint must match to be resumed: the knobs and the data."""
-        import hashlib
+    def _train(self, build, loss_fn, x, y, dataset, out, progress, hardware):
+        """Adam on `loss_fn` through the engine; returns the engine's Run (model, history, seconds)."""
+        from ..training import SupervisedTask
 
-        digest = hashlib.sha1()
-        for tensor in (x, y):
-            digest.update(str(tuple(tensor.shape)).encode())
-            digest.update(tensor.detach().cpu().contiguous().numpy().tobytes()[:1 << 20])
-        digest.update(repr(sorted((k, repr(v)) for k, v in self.get_params().items())).encode())
-        digest.update(str(epochs).encode())
-        return digest.hexdigest()
-
-    def _train(self, model, loss_fn, x, y, epochs, out, progress, desc, rng, lr_decay=True):
-        signature = self._signature(x, y, epochs)
-        opt = torch.optim.Adam(model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, epochs)) if lr_decay else None
-        checkpoints = Checkpointer(out, every=self.checkpoint_every, fingerprint=signature)
-        log = LossLog(None if out is None else Path(out) / "losses.jsonl")
-        first = 0
-        resumed = checkpoints.load()
-        if resumed is not None:
-            epoch, saved = resumed
-            model.load_state_dict(saved["model"]), opt.load_state_dict(saved["opt"])
-            rng.set_state(saved["rng"])
-            if sched is not None:
-                sched.load_state_dict(saved["sched"])
-            first = epoch + 1
-        n = len(x)
-        bar = Progress(epochs, desc=desc, enabled=progress, initial=first)
-        for epoch in range(first, epochs):
-            model.train()
-            order = torch.randperm(n, generator=rng)
-            total = 0.0
-            for s in range(0, n, self.batch_size):
-                idx = order[s:s + self.batch_size]
-                loss = loss_fn(model(x[idx]), y[idx])
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                total += loss.item() * len(idx)
-            if sched is not None:
-                sched.step()
-            log.write(epoch, loss=total / n)
-            bar.update(1, loss=total / n)
-            if checkpoints.due(epoch) or epoch == epochs - 1:
-                checkpoints.save(epoch, model=model.state_dict(), opt=opt.state_dict(),
-                                 rng=rng.get_state(),
-                                 sched=sched.state_dict() if sched is not None else {})
-        bar.close()
-        return log.rows
+        epochs = self.epochs or (30 if dataset.task == "classification" else 60)
+        task = SupervisedTask(build, loss_fn, x, y, lr=self.lr, weight_decay=self.weight_decay)
+        return self.engine(out, progress, hardware).fit(
+            task, n_samples=len(x), batch_size=self.batch_size, epochs=epochs, seed=self.seed,
+            fingerprint=self.fingerprint(dataset), desc=f"lconv {dataset.name}")
 
     def _result(self, generators, dataset, start, history, extras, truths):
         extras = dict(extras)
@@ -317,21 +264,19 @@ class LConvMethod(DiscoveryMethod):
         return result
 
     # -- regression pairs ------------------------------------------------------------------
-    def _fit_regression(self, dataset, out, progress, start):
-        device = resolve_device(self.device)
-        rng = seed_everything(self.seed)
-        x, y = as_node_features(dataset.x).to(device), dataset.y
+    def _fit_regression(self, dataset, out, progress, start, hardware):
+        x, y = as_node_features(dataset.x), dataset.y
         if y.numel() != dataset.x.numel():
             raise UserInputError(f"{dataset.name}: L-conv maps inputs to outputs on the same nodes; "
                                  f"x has shape {tuple(dataset.x.shape)} but y {tuple(y.shape)}")
-        y = y.reshape(x.shape[0], -1, x.shape[-1]).to(device)
+        y = y.reshape(x.shape[0], -1, x.shape[-1])
         nodes = x.shape[-1]
         pattern = (sparse_pattern(nodes, dataset.metadata.get("image_shape"), radius=2)
                    if self.structure == "sparse" else None)
-        model = _Stack(nodes, x.shape[1], y.shape[1], self.layers or 1, self.channels or 8, self.n_generators,
-                       self.structure, self.rank, pattern, rng).to(device)
-        epochs = self.epochs or 60
-        history = self._train(model, F.mse_loss, x, y, epochs, out, progress, f"lconv {dataset.name}", rng)
+        run = self._train(lambda rng: _Stack(nodes, x.shape[1], y.shape[1], self.layers or 1, self.channels or 8,
+                                             self.n_generators, self.structure, self.rank, pattern, rng),
+                          F.mse_loss, x, y, dataset, out, progress, hardware)
+        model, history, device, start = run.modules["model"], run.history, run.device, start - run.previous_seconds
         with torch.no_grad():
             x_test = as_node_features(dataset.x_test).to(device)
             y_test = dataset.y_test.reshape(x_test.shape[0], -1, nodes).to(device)
@@ -365,17 +310,14 @@ class LConvMethod(DiscoveryMethod):
         return result
 
     # -- classification --------------------------------------------------------------------
-    def _fit_classifier(self, dataset, out, progress, start):
-        device = resolve_device(self.device)
-        rng = seed_everything(self.seed)
-        x = as_node_features(dataset.x).to(device)
-        x_test = as_node_features(dataset.x_test).to(device)
+    def _fit_classifier(self, dataset, out, progress, start, hardware):
+        x = as_node_features(dataset.x)
         classes = int(max(dataset.y.max(), dataset.y_test.max())) + 1
-        model = _lconv_classifier(x.shape[-1], x.shape[1], classes, self, rng,
-                                  dataset.metadata.get("image_shape")).to(device)
-        epochs = self.epochs or 30
-        history = self._train(model, F.cross_entropy, x, dataset.y.to(device), epochs, out, progress,
-                              f"lconv {dataset.name}", rng)
+        run = self._train(lambda rng: _lconv_classifier(x.shape[-1], x.shape[1], classes, self, rng,
+                                                        dataset.metadata.get("image_shape")),
+                          F.cross_entropy, x, dataset.y, dataset, out, progress, hardware)
+        model, history, device, start = run.modules["model"], run.history, run.device, start - run.previous_seconds
+        x, x_test = x.to(device), as_node_features(dataset.x_test).to(device)
         extras = {"accuracy": accuracy(model, x_test, dataset.y_test.to(device)),
                   "train_accuracy": accuracy(model, x, dataset.y.to(device)),
                   "parameters": count_parameters(model), "nodes": int(x.shape[-1])}

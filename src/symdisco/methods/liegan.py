@@ -6,6 +6,7 @@ data distribution is invariant under the group the L_i generate.
 """
 from __future__ import annotations
 
+import copy
 import math
 import time
 
@@ -17,13 +18,16 @@ from ..datasets.base import SymmetryDataset
 from ..errors import UserInputError
 from ..lie.compare import similarity
 from ..lie.generators import make_generators
-from ..lie.sampling import CoefficientLaw, IntegerGridLaw, NormalLaw, group_elements, law_shorthand
-from ..training import Checkpointer, LossLog, Progress, resolve_device, seed_everything
+from ..lie.sampling import CoefficientLaw, IntegerGridLaw, NormalLaw, group_elements
+from ..training import EarlyStopping, TrainingTask
 from .base import DiscoveryMethod, check_option
 from .discriminators import DISCRIMINATORS, Discriminator, make_discriminator
-from .knobs import Anything, Bool, Choice, Float, Int
+from .knobs import Anything, Bool, Choice, Float, Int, law_shorthand
 from .regularizers import nontrivial_penalty, orthogonality_penalty, sparsity_penalty, threshold_basis
 
+
+DEFAULT_EPOCHS = 30
+"""The epoch budget when none is given (raised for small data by `min_steps`)."""
 
 LORENTZ_OPTIONS = {"n_generators": 6, "epochs": 40, "law": NormalLaw(scale=0.2, learnable=False), "w_nontrivial": 1.0}
 """The configuration that finds so(1,3) on sets of four-vectors (toy jets in the isotropic
@@ -112,12 +116,15 @@ class LieGAN(DiscoveryMethod):
         "threshold": (float, "zero generator entries below this fraction of the largest"),
         "n_starts": (int, "short runs from several initial bases; the main run starts from the best"),
         "lr_decay": (float, "generator lr decays (cosine) to this fraction of lr_generator by the last epoch"),
+        "min_steps": (int, "without --epochs: train at least this many steps (small files get more epochs)"),
+        "init": (str, "start from a closed-form basis: liesd"),
     }
 
     KNOBS = {
         "n_generators": Int(1), "parameterization": Choice("auto", "full", "blocks", "affine", "subspace"),
         "span": Anything(), "law": Choice("normal", "uniform", "integer", types=(CoefficientLaw,)),
-        "epochs": Int(1), "batch_size": Int(1), "lr_generator": Float(0, strict=True),
+        "epochs": Int(1, optional=True), "min_steps": Int(1), "init": Choice("liesd", optional=True),
+        "batch_size": Int(1), "lr_generator": Float(0, strict=True),
         "lr_discriminator": Float(0, strict=True), "discriminator": Choice("auto", *DISCRIMINATORS, types=(Discriminator,)),
         "hidden": Int(1), "layers": Int(1), "nontrivial": Choice("cosine", "relative", "norm", "none"),
         "w_nontrivial": Float(0), "orthogonality": Choice("cosine", "killing", "none"),
@@ -130,7 +137,8 @@ class LieGAN(DiscoveryMethod):
     }
 
     def __init__(self, n_generators: int = 1, *, parameterization: str = "auto", span=None,
-                 law: str | CoefficientLaw = "normal", epochs: int = 30, batch_size: int = 256,
+                 law: str | CoefficientLaw = "normal", epochs: int | None = None, min_steps: int = 3000,
+                 batch_size: int = 256,
                  lr_generator: float = 2e-2, lr_discriminator: float = 2e-3,
                  discriminator: str | Discriminator = "auto", hidden: int = 64, layers: int = 2,
                  nontrivial: str = "cosine", w_nontrivial: float = 0.1,
@@ -140,12 +148,13 @@ class LieGAN(DiscoveryMethod):
                  early_stopping: bool = True, tolerance: float = 1e-3, patience: int = 3,
                  check_every: int = 20, init_scale: float = 1.0, init_basis=None, seed: int = 0, device: str = "cpu",
                  checkpoint_every: int = 1, lr_decay: float = 1.0, n_starts: int = 1, start_epochs: int = 10,
-                 standardize: bool = True):
+                 standardize: bool = True, init: str | None = None):
         self.n_generators = n_generators
         self.parameterization = parameterization
         self.span = span
         self.law = law
         self.epochs = epochs
+        self.min_steps = min_steps
         self.batch_size = batch_size
         self.lr_generator = lr_generator
         self.lr_discriminator = lr_discriminator
@@ -174,6 +183,14 @@ class LieGAN(DiscoveryMethod):
         self.n_starts = n_starts
         self.start_epochs = start_epochs
         self.standardize = standardize
+        self.init = init
+
+    def epoch_budget(self, steps_per_epoch: int) -> int:
+        """`epochs` when given; by default DEFAULT_EPOCHS but at least `min_steps` updates, so that a
+        small file gets as many as nbody2 does (early stopping still ends a converged run sooner)."""
+        if self.epochs is not None:
+            return self.epochs
+        return max(DEFAULT_EPOCHS, math.ceil(self.min_steps / steps_per_epoch))
 
     def check_data(self, dataset: SymmetryDataset) -> None:
         kind, n = self._parameterization(dataset)
@@ -228,29 +245,20 @@ class LieGAN(DiscoveryMethod):
         return symmetry.basis().detach().cpu()
 
     # -- multi-start -----------------------------------------------------------------
-    def fooling(self, symmetry: nn.Module, dataset: SymmetryDataset, steps: int = 300, seed: int = 0) -> float:
+    def fooling(self, symmetry: nn.Module, dataset: SymmetryDataset, steps: int = 300, seed: int = 0,
+                hardware=None) -> float:
         """Held-out accuracy of a fresh discriminator trained to tell (x, y) from g.(x, y) for the
         fixed `symmetry`: about 0.5 when the data are invariant under what it samples."""
-        rng = torch.Generator().manual_seed(seed)
-        torch.manual_seed(seed)
-        n_classes = int(dataset.y.max()) + 1 if dataset.task == "classification" else None
-        disc = make_discriminator(dataset.x, dataset.y, dataset.action, n_classes, self.hidden, self.layers,
-                                  kind=self.discriminator)
-        opt = torch.optim.Adam(disc.parameters(), lr=self.lr_discriminator, betas=(0.5, 0.99))
+        engine = self.engine(None, False, hardware)
+        epochs = math.ceil(steps * self.batch_size / len(dataset.x))
+        run = engine.fit(_FoolingTask(self, dataset, symmetry), n_samples=len(dataset.x),
+                         batch_size=self.batch_size, epochs=epochs, seed=seed)
+        disc, rng = run.modules["discriminator"], torch.Generator(device=run.device).manual_seed(seed)
+        symmetry = run.modules["symmetry"]
         action = dataset.task_action()
-        x, y = dataset.x, dataset.y
-        for _ in range(steps):
-            idx = torch.randint(0, len(x), (self.batch_size,), generator=rng)
-            yb = None if y is None else y[idx]
-            with torch.no_grad():
-                g, _ = symmetry(len(idx), rng)
-                gx, gy = action.apply(g, x[idx], yb)
-            loss = discriminator_loss(disc(x[idx], yb), disc(gx, gy))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-        x_eval = dataset.x_test if dataset.x_test is not None else x
-        y_eval = dataset.y_test if dataset.x_test is not None else y
+        x_eval = dataset.x_test if dataset.x_test is not None else dataset.x
+        y_eval = dataset.y_test if dataset.x_test is not None else dataset.y
+        x_eval, y_eval = x_eval.to(run.device), None if y_eval is None else y_eval.to(run.device)
         with torch.no_grad():
             g, _ = symmetry(len(x_eval), rng)
             gx, gy = action.apply(g, x_eval, y_eval)
@@ -270,7 +278,7 @@ class LieGAN(DiscoveryMethod):
         return [{"seed": self.seed + 1000 * i} for i in range(self.n_starts)]
 
     def multi_start(self, dataset: SymmetryDataset, tolerance: float = 0.02, min_angle: float = 0.05,
-                    chance: float = 0.56):
+                    chance: float = 0.56, hardware=None):
         """Short runs from `_start_options`; returns (chosen init basis, per-start records).
 
         Each start is scored by `fooling`. For a discrete rotation the starts that fool the
@@ -283,9 +291,10 @@ class LieGAN(DiscoveryMethod):
         records = []
         for i, start in enumerate(self._start_options(dataset)):
             run = LieGAN(**{**options, **start})
-            result = run.fit(dataset, progress=False)
+            result = run.fit(dataset, progress=False, hardware=hardware)
             basis = result.algebra.basis.float()
-            record = {"start": i, "accuracy": run.fooling(run.symmetry_, dataset, seed=self.seed), "basis": basis}
+            record = {"start": i, "accuracy": run.fooling(run.symmetry_, dataset, seed=self.seed, hardware=hardware),
+                      "basis": basis}
             if "rotation_angle" in result.extras:
                 record["angle"] = result.extras["rotation_angle"][0]
             records.append(record)
@@ -298,120 +307,153 @@ class LieGAN(DiscoveryMethod):
             chosen = min(fooled, key=lambda r: r["accuracy"])
         return chosen["basis"], [{k: v for k, v in r.items() if k != "basis"} for r in records]
 
+    def _fit_from_closed_form(self, dataset, start, **fit_options):
+        """`init="liesd"`: start from the closed-form basis with the same number of generators."""
+        check_option("init", self.init, ["liesd"])
+        from .liesd import LieSD
+
+        closed = LieSD(n_generators=self.n_generators, seed=self.seed).fit(dataset, progress=False)
+        options = self.get_params()
+        options.update(init=None, init_basis=closed.algebra.basis.float())
+        main = LieGAN(**options)
+        result = main.fit(dataset, **fit_options)
+        self.symmetry_, self.discriminator_ = main.symmetry_, main.discriminator_
+        result.options["init"] = self.init
+        result.extras["init_similarity"] = closed.similarity
+        result.seconds = time.perf_counter() - start
+        return result
+
     # -- training --------------------------------------------------------------------
-    def fit(self, dataset: SymmetryDataset, *, out=None, progress: bool = True, callback=None):
+    def fit(self, dataset: SymmetryDataset, *, out=None, progress: bool = True, callback=None, hardware=None):
         """Train on `dataset`; `callback(step, basis)` may return True to stop (benchmarks)."""
         start = time.perf_counter()
+        if self.init is not None and self.init_basis is None:
+            return self._fit_from_closed_form(dataset, start, out=out, progress=progress, callback=callback,
+                                              hardware=hardware)
         if self.n_starts > 1:
-            init, starts = self.multi_start(dataset)
+            init, starts = self.multi_start(dataset, hardware=hardware)
             options = self.get_params()
             options.update(n_starts=1, init_basis=init)
             main = LieGAN(**options)
-            result = main.fit(dataset, out=out, progress=progress, callback=callback)
+            result = main.fit(dataset, out=out, progress=progress, callback=callback, hardware=hardware)
             self.symmetry_, self.discriminator_ = main.symmetry_, main.discriminator_
             result.extras["starts"] = starts
-            result.seconds = time.perf_counter() - start
+            result.seconds = result.seconds + time.perf_counter() - start - main.fit_seconds_
             return result
-        rng = seed_everything(self.seed)
-        device = resolve_device(self.device)
-        symmetry, disc = self.build(dataset, rng)
-        symmetry.to(device), disc.to(device)
-        opt_g = torch.optim.Adam(symmetry.parameters(), lr=self.lr_generator, betas=(0.5, 0.99))
-        opt_d = torch.optim.Adam(disc.parameters(), lr=self.lr_discriminator, betas=(0.5, 0.99))
-        action = dataset.task_action()
-        x = dataset.x.to(device)
-        y = None if dataset.y is None else dataset.y.to(device)
-        n = len(x)
-        steps_per_epoch = math.ceil(n / self.batch_size)
-        last_step = max(1, self.epochs * steps_per_epoch - 1)
-        # cosine decay of the generator's lr, from lr_generator to lr_decay * lr_generator
-        schedule_g = torch.optim.lr_scheduler.LambdaLR(opt_g, lambda step: self.lr_decay + (1 - self.lr_decay)
-                                                       * 0.5 * (1 + math.cos(math.pi * min(1.0, step / last_step))))
-
-        checkpoints = Checkpointer(out, every=self.checkpoint_every, fingerprint=self.fingerprint(dataset))
-        log = LossLog(None if out is None else f"{out}/losses.jsonl")
-        first_epoch, state = 0, {"stable_checks": 0, "step": 0, "stopped_early": False}
-        resumed = checkpoints.load()
-        if resumed is not None:
-            epoch, saved = resumed
-            symmetry.load_state_dict(saved["symmetry"]), disc.load_state_dict(saved["discriminator"])
-            opt_g.load_state_dict(saved["opt_g"]), opt_d.load_state_dict(saved["opt_d"])
-            schedule_g.load_state_dict(saved["schedule_g"])
-            rng.set_state(saved["rng"])
-            state = saved["state"]
-            first_epoch = epoch + 1
-
-        previous = symmetry.basis().detach().clone()
-        bar = Progress(self.epochs * steps_per_epoch, desc=f"liegan {dataset.name}", enabled=progress,
-                       initial=first_epoch * steps_per_epoch)
-        stop = state["stopped_early"]
-        epoch = first_epoch - 1
-        for epoch in range(first_epoch, self.epochs):
-            if stop:
-                break
-            totals = {"loss_d": 0.0, "loss_g": 0.0, "d_real_acc": 0.0, "d_fake_acc": 0.0}
-            order = torch.randperm(n, generator=rng).to(device)
-            for i in range(steps_per_epoch):
-                idx = order[i * self.batch_size:(i + 1) * self.batch_size]
-                xb = x[idx]
-                yb = None if y is None else y[idx]
-                g, _ = symmetry(len(idx), rng)
-                gx, gy = action.apply(g, xb, yb)
-
-                d_real, d_fake = disc(xb, yb), disc(gx.detach(), None if gy is None else gy.detach())
-                loss_d = discriminator_loss(d_real, d_fake)
-                opt_d.zero_grad(set_to_none=True)
-                loss_d.backward()
-                opt_d.step()
-
-                basis = symmetry.basis()
-                loss_g = (generator_loss(disc(gx, gy))
-                          + self.w_nontrivial * nontrivial_penalty(xb, gx, basis, self.nontrivial)
-                          + self.w_orthogonality * orthogonality_penalty(basis, self.orthogonality)
-                          + self.w_sparsity * sparsity_penalty(basis, self.sparsity_p))
-                opt_g.zero_grad(set_to_none=True)
-                loss_g.backward()
-                opt_g.step()
-                schedule_g.step()
-
-                step_d, step_g = loss_d.item(), loss_g.item()
-                totals["loss_d"] += step_d
-                totals["loss_g"] += step_g
-                totals["d_real_acc"] += (d_real > 0).float().mean().item()
-                totals["d_fake_acc"] += (d_fake < 0).float().mean().item()
-                state["step"] += 1
-                bar.update(1, loss_d=step_d, loss_g=step_g)
-                if callback is not None and callback(state["step"], symmetry.basis().detach()):
-                    stop = True
-                    break
-                if state["step"] % self.check_every == 0 and self.early_stopping and not stop:
-                    current = symmetry.basis().detach()
-                    settled = float(similarity(previous, current)) > 1 - self.tolerance
-                    previous = current.clone()
-                    state["stable_checks"] = state["stable_checks"] + 1 if settled else 0
-                    all_active = int(symmetry.n_active) == self.n_generators
-                    if state["stable_checks"] >= self.patience and all_active:
-                        stop = state["stopped_early"] = True
-                        break
-            row = log.write(epoch, **{k: v / max(1, i + 1) for k, v in totals.items()},
-                            n_active=int(symmetry.n_active))
-            fooled = (row["d_real_acc"] + row["d_fake_acc"]) / 2 < self.fooled_accuracy
-            if self.incremental and fooled and int(symmetry.n_active) < self.n_generators:
-                symmetry.n_active += 1
-                state["stable_checks"] = 0
-            if checkpoints.due(epoch) or stop:
-                checkpoints.save(epoch, symmetry=symmetry.state_dict(), discriminator=disc.state_dict(),
-                                 opt_g=opt_g.state_dict(), opt_d=opt_d.state_dict(),
-                                 schedule_g=schedule_g.state_dict(), rng=rng.get_state(),
-                                 state=dict(state))
-        bar.close()
-
+        run = self.engine(out, progress, hardware).fit(
+            AdversarialTask(self, dataset, callback), n_samples=len(dataset.x), batch_size=self.batch_size,
+            epochs=self.epoch_budget(math.ceil(len(dataset.x) / self.batch_size)), seed=self.seed,
+            fingerprint=self.fingerprint(dataset), desc=f"{self.name} {dataset.name}")
+        symmetry, disc = run.modules["symmetry"], run.modules["discriminator"]
         basis = threshold_basis(self.learned_basis(symmetry), self.threshold)
-        extras = {"steps": state["step"], "epochs_run": epoch + 1, "stopped_early": bool(state["stopped_early"])}
+        extras = {"steps": run.step_count, "epochs_run": run.epochs_run, "stopped_early": run.stopped_early}
         if basis.shape[-1] == 2 and self._integer_step() is not None:
             extras["rotation_angle"] = [rotation_angle(b, self._integer_step()) for b in basis]
-        result = self.make_result(basis, dataset, time.perf_counter() - start,
-                                  coefficient_law=symmetry.law.describe(), history=log.rows,
+        self.fit_seconds_ = time.perf_counter() - start
+        result = self.make_result(basis, dataset, run.previous_seconds + self.fit_seconds_,
+                                  coefficient_law=symmetry.law.describe(), history=run.history,
                                   action=dataset.x_action().describe(), extras=extras)
         self.symmetry_, self.discriminator_ = symmetry, disc
         return result
+
+
+class AdversarialTask(TrainingTask):
+    """LieGAN's batch step (discriminator, then generator) for the engine; SymmetryGAN shares it."""
+
+    def __init__(self, method: LieGAN, dataset: SymmetryDataset, callback=None):
+        self.method, self.dataset, self.callback = method, dataset, callback
+        self.action = dataset.task_action()
+        self.uses_budget = method.lr_decay != 1.0
+
+    def configure(self, rng):
+        m = self.method
+        symmetry, disc = m.build(self.dataset, rng)
+        opt_g = torch.optim.Adam(symmetry.parameters(), lr=m.lr_generator, betas=(0.5, 0.99))
+        opt_d = torch.optim.Adam(disc.parameters(), lr=m.lr_discriminator, betas=(0.5, 0.99))
+        if m.early_stopping:
+            self.early_stopping = EarlyStopping(
+                symmetry.basis, similarity, every=m.check_every, patience=m.patience, tolerance=m.tolerance,
+                ready=lambda: int(symmetry.n_active) == m.n_generators)
+        return {"symmetry": symmetry, "discriminator": disc}, {"generator": opt_g, "discriminator": opt_d}
+
+    def lr_factor(self, step, total_steps):
+        """The generator's lr decays (cosine) to lr_decay of its start by the last step."""
+        decay = self.method.lr_decay
+        if decay == 1.0:
+            return 1.0
+        t = min(1.0, step / max(1, total_steps - 1))
+        return {"generator": decay + (1 - decay) * 0.5 * (1 + math.cos(math.pi * t))}
+
+    def on_train_start(self, run):
+        self.x = self.dataset.x.to(run.device)
+        self.y = None if self.dataset.y is None else self.dataset.y.to(run.device)
+
+    def training_step(self, batch, run):
+        m, symmetry, disc = self.method, run.modules["symmetry"], run.modules["discriminator"]
+        xb = self.x[batch]
+        yb = None if self.y is None else self.y[batch]
+        g, _ = symmetry(len(batch), run.rng)
+        gx, gy = self.action.apply(g, xb, yb)
+
+        d_real, d_fake = disc(xb, yb), disc(gx.detach(), None if gy is None else gy.detach())
+        loss_d = discriminator_loss(d_real, d_fake)
+        run.zero_grad("discriminator")
+        run.backward(loss_d)
+        run.step("discriminator")
+
+        basis = symmetry.basis()
+        loss_g = (generator_loss(disc(gx, gy))
+                  + m.w_nontrivial * nontrivial_penalty(xb, gx, basis, m.nontrivial)
+                  + m.w_orthogonality * orthogonality_penalty(basis, m.orthogonality)
+                  + m.w_sparsity * sparsity_penalty(basis, m.sparsity_p))
+        run.zero_grad("generator")
+        run.backward(loss_g)
+        run.step("generator")
+        return {"loss_d": loss_d.item(), "loss_g": loss_g.item(),
+                "d_real_acc": (d_real > 0).float().mean().item(), "d_fake_acc": (d_fake < 0).float().mean().item()}
+
+    def should_stop(self, run):
+        return self.callback is not None and bool(self.callback(run.step_count,
+                                                                run.modules["symmetry"].basis().detach()))
+
+    def on_epoch_end(self, epoch, row, run):
+        """Incremental discovery: open the next channel once the discriminator is fooled."""
+        symmetry = run.modules["symmetry"]
+        row["n_active"] = int(symmetry.n_active)
+        fooled = (row["d_real_acc"] + row["d_fake_acc"]) / 2 < self.method.fooled_accuracy
+        if self.method.incremental and fooled and int(symmetry.n_active) < self.method.n_generators:
+            symmetry.n_active += 1
+            if self.early_stopping is not None:
+                self.early_stopping.reset()
+
+
+class _FoolingTask(TrainingTask):
+    """A fresh discriminator against a fixed symmetry (multi-start's judge)."""
+
+    def __init__(self, method: LieGAN, dataset: SymmetryDataset, symmetry: nn.Module):
+        self.method, self.dataset, self.symmetry = method, dataset, symmetry
+        self.action = dataset.task_action()
+
+    def configure(self, rng):
+        m, d = self.method, self.dataset
+        n_classes = int(d.y.max()) + 1 if d.task == "classification" else None
+        disc = make_discriminator(d.x, d.y, d.action, n_classes, m.hidden, m.layers, kind=m.discriminator)
+        opt = torch.optim.Adam(disc.parameters(), lr=m.lr_discriminator, betas=(0.5, 0.99))
+        symmetry = copy.deepcopy(self.symmetry).requires_grad_(False)
+        return {"discriminator": disc, "symmetry": symmetry}, {"discriminator": opt}
+
+    def on_train_start(self, run):
+        self.x = self.dataset.x.to(run.device)
+        self.y = None if self.dataset.y is None else self.dataset.y.to(run.device)
+
+    def training_step(self, batch, run):
+        disc = run.modules["discriminator"]
+        xb, yb = self.x[batch], None if self.y is None else self.y[batch]
+        with torch.no_grad():
+            g, _ = run.modules["symmetry"](len(batch), run.rng)
+            gx, gy = self.action.apply(g, xb, yb)
+        loss = discriminator_loss(disc(xb, yb), disc(gx, gy))
+        run.zero_grad("discriminator")
+        run.backward(loss)
+        run.step("discriminator")
+        return {"loss_d": loss.item()}

@@ -36,6 +36,7 @@ from ..lie.prolongation import JetSpace
 from ..lie.vector_fields import FieldLibrary, grassmann_distance, readable_basis
 from .base import DiscoveryMethod
 from .knobs import Anything, Float, Int
+from .knobs import Anything, Float, Int
 
 __all__ = ["LieNLSD", "identify_equation"]
 
@@ -68,6 +69,13 @@ class LieNLSD(DiscoveryMethod):
              "feature_degree": Int(1), "threshold": Float(0), "samples": Int(10),
              "tolerance": Float(0, 1, strict=True), "keep": Float(0, 1, strict=True, optional=True), "seed": Int()}
 
+    KNOBS = {"degree": Int(1, 6), "trig": Anything(), "exp": Anything(), "derivative_order": Int(1, 3),
+             "feature_degree": Int(1, 4), "threshold": Float(0.0), "samples": Int(10),
+             "tolerance": Float(0.0, 1.0, strict=True), "keep": Float(0.0, 1.0, strict=True, optional=True),
+             "seed": Int()}
+    # the symmetries live in the data's own units (t, x, u): no rescaling before fit
+    standardization = "none"
+
     def __init__(self, degree: int = 2, trig="", exp="", derivative_order: int = 3,
                  feature_degree: int = 2, threshold: float = 0.1, samples: int = 4000,
                  tolerance: float = 1e-2, keep: float | None = None, seed: int = 0):
@@ -85,8 +93,6 @@ class LieNLSD(DiscoveryMethod):
     # -- the pipeline -----------------------------------------------------------------
     def fit(self, dataset, *, out=None, progress: bool = True):
         start = time.perf_counter()
-        if self.degree < 1 or self.samples < 10 or not (self.keep is None or 0 < self.keep <= 1) or not 0 < self.tolerance < 1:
-            raise UserInputError("lienlsd: need degree >= 1, samples >= 10, 0 < keep <= 1, 0 < tolerance < 1")
         problem = _problem(dataset, self)
         space, values = problem["space"], problem["values"]
         equations = identify_equation(space, problem["targets"], problem["features"], values, self.threshold)

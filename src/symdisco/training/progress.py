@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 
 from tqdm import tqdm
 
+from ..io_utils import atomic_write_text
+
 
 class Progress:
-    """A tqdm bar on stderr, or nothing when disabled (tests, quiet runs)."""
+    """A tqdm bar on stderr, or nothing when disabled (tests, quiet runs, ranks other than 0)."""
 
     def __init__(self, total: int, desc: str = "", enabled: bool = True, initial: int = 0):
         self._bar = tqdm(total=total, desc=desc, initial=initial, file=sys.stderr, leave=False,
@@ -33,8 +36,18 @@ class Progress:
         self.close()
 
 
+def _finite(value):
+    """JSON has no NaN or Infinity: a non-finite loss is written as null."""
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
 class LossLog:
-    """Appends one JSON line per epoch; `read()` returns the rows written so far."""
+    """Appends one JSON line per epoch; a run resumed at epoch e supersedes the rows from e on.
+
+    A torn or garbled line (what a kill can leave) is dropped with one line on stderr; the
+    file is rewritten without it and the old one kept beside it as *.corrupt-<time>.
+    """
 
     def __init__(self, path=None):
         self.path = Path(path) if path is not None else None
@@ -43,7 +56,7 @@ class LossLog:
             self.rows = self.read()
 
     def write(self, epoch: int, **losses) -> dict:
-        row = {"epoch": epoch, **{k: float(v) for k, v in losses.items()}}
+        row = {"epoch": epoch, **{k: _finite(v) for k, v in losses.items()}}
         self.rows = [r for r in self.rows if r["epoch"] < epoch] + [row]
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -51,11 +64,31 @@ class LossLog:
                 handle.write(json.dumps(row) + "\n")
         return row
 
+    def truncate(self, last_epoch: int) -> None:
+        """Keep only the rows up to `last_epoch` (the epoch a resumed checkpoint holds)."""
+        kept = [r for r in self.rows if r["epoch"] <= last_epoch]
+        if kept != self.rows and self.path is not None:
+            atomic_write_text(self.path, "".join(json.dumps(r) + "\n" for r in kept))
+        self.rows = kept
+
     def read(self) -> list[dict]:
         rows: list[dict] = []
-        for line in self.path.read_text().splitlines():
-            if line.strip():
+        bad = 0
+        for line in self.path.read_text(errors="replace").splitlines():
+            if not line.strip():
+                continue
+            try:
                 row = json.loads(line)
-                # a run resumed at epoch e supersedes everything logged from e on
-                rows = [r for r in rows if r["epoch"] < row["epoch"]] + [row]
+                epoch = int(row["epoch"])
+            except (ValueError, KeyError, TypeError):
+                bad += 1
+                continue
+            rows = [r for r in rows if r["epoch"] < epoch] + [row]
+        if bad:
+            from .checkpoints import keep_aside
+
+            aside = keep_aside(self.path, "corrupt")
+            print(f"symdisco: {self.path}: {bad} unreadable line(s) dropped (old log kept as {aside.name})",
+                  file=sys.stderr)
+            atomic_write_text(self.path, "".join(json.dumps(r) + "\n" for r in rows))
         return rows

@@ -1,0 +1,127 @@
+"""Where closed-form discovery gets its derivatives: a small network it fits, a user's own
+predictor, or local linear fits over nearest neighbours (no training at all).
+
+Everything here works on flattened, standardised inputs z (N, D) (see `closed_form.Scales`):
+a predictor is any differentiable torch function z -> outputs (N, O), and `jacobian` reads
+its outputs and Jacobians off with one backward pass per output.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def small_mlp(d_in: int, d_out: int, hidden: int = 64, layers: int = 2) -> nn.Module:
+    """A smooth (SiLU) MLP: smooth activations give derivatives that vary smoothly too."""
+    sizes = [d_in] + [hidden] * layers
+    modules = []
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        modules += [nn.Linear(a, b), nn.SiLU()]
+    return nn.Sequential(*modules, nn.Linear(sizes[-1], d_out))
+
+
+def fit_network(model: nn.Module, loss_fn, inputs: torch.Tensor, targets: torch.Tensor | None, *,
+                steps: int, lr: float = 1e-2, batch_size: int = 1024, seed: int = 0) -> list[float]:
+    """Adam with cosine decay on minibatches of (inputs, targets); deterministic given `seed`.
+
+    `loss_fn(model, inputs, targets, generator)` returns a scalar. The only training loop of
+    closed-form discovery, kept in one function so that it can move onto the shared engine.
+    Returns the loss every tenth of the steps.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, foreach=True)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(1.0, step / max(1, steps)))))
+    losses, report = [], max(1, steps // 10)
+    model.train()
+    for step in range(steps):
+        if len(inputs) > batch_size:
+            idx = torch.randint(0, len(inputs), (batch_size,), generator=generator)
+            xb, yb = inputs[idx], None if targets is None else targets[idx]
+        else:
+            xb, yb = inputs, targets
+        loss = loss_fn(model, xb, yb, generator)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        if step % report == report - 1 or step == steps - 1:
+            losses.append(float(loss.detach()))
+    model.eval()
+    return losses
+
+
+def regression_loss(model, xb, yb, generator):
+    return F.mse_loss(model(xb), yb)
+
+
+def classification_loss(model, xb, yb, generator):
+    return F.cross_entropy(model(xb), yb)
+
+
+def denoising_score_loss(sigma: float):
+    """Denoising score matching: s(z + sigma e) ~ -e / sigma, so s ~ grad log p (smoothed by sigma)."""
+
+    def loss(model, xb, yb, generator):
+        noise = torch.randn(xb.shape, generator=generator, dtype=xb.dtype)
+        return (sigma * model(xb + sigma * noise) + noise).pow(2).sum(1).mean()
+
+    return loss
+
+
+def jacobian(fn, z: torch.Tensor, chunk: int = 4096) -> tuple[torch.Tensor, torch.Tensor]:
+    """Outputs (N, O) and Jacobians (N, O, D) of a per-sample function fn: (N, D) -> (N, O)."""
+    values, jacobians = [], []
+    for start in range(0, len(z), chunk):
+        zb = z[start:start + chunk].detach().clone().requires_grad_(True)
+        with torch.enable_grad():
+            out = fn(zb)
+            if out.dim() == 1:
+                out = out[:, None]
+            rows = [torch.autograd.grad(out[:, o].sum(), zb, retain_graph=o < out.shape[1] - 1)[0]
+                    for o in range(out.shape[1])]
+        values.append(out.detach())
+        jacobians.append(torch.stack(rows, dim=1))
+    return torch.cat(values), torch.cat(jacobians)
+
+
+def finite_difference_jacobian(fn, z: torch.Tensor, step: float = 1e-3) -> tuple[torch.Tensor, torch.Tensor]:
+    """The same as `jacobian` by central differences, for predictors autograd cannot see through."""
+    with torch.no_grad():
+        out = torch.as_tensor(fn(z), dtype=z.dtype)
+        out = out[:, None] if out.dim() == 1 else out
+        columns = []
+        for d in range(z.shape[1]):
+            shift = torch.zeros_like(z)
+            shift[:, d] = step
+            plus = torch.as_tensor(fn(z + shift), dtype=z.dtype).reshape(out.shape)
+            minus = torch.as_tensor(fn(z - shift), dtype=z.dtype).reshape(out.shape)
+            columns.append((plus - minus) / (2 * step))
+    return out, torch.stack(columns, dim=2)
+
+
+def neighbour_fits(z_all: torch.Tensor, y_all: torch.Tensor, anchors: torch.Tensor,
+                   n_neighbours: int | None = None, chunk: int = 512) -> tuple[torch.Tensor, torch.Tensor]:
+    """Local affine fits y ~ f + J (z - anchor) over each anchor's nearest neighbours.
+
+    Returns f (A, O) and J (A, O, D). The fit is ridge-regularised a little, so directions the
+    neighbours do not span get a zero derivative rather than noise.
+    """
+    d = z_all.shape[1]
+    k = min(len(z_all), n_neighbours or max(3 * d + 3, 24))
+    y_all = y_all.reshape(len(y_all), -1).to(z_all.dtype)
+    values, jacobians = [], []
+    for start in range(0, len(anchors), chunk):
+        a = anchors[start:start + chunk]
+        idx = torch.cdist(a, z_all).topk(k, largest=False).indices          # (B, k)
+        dz = z_all[idx] - a[:, None, :]                                      # (B, k, D)
+        design = torch.cat([torch.ones_like(dz[..., :1]), dz], dim=-1)       # (B, k, D+1)
+        gram = design.transpose(1, 2) @ design
+        ridge = 1e-6 * gram.diagonal(dim1=1, dim2=2).mean(-1)[:, None, None] * torch.eye(d + 1, dtype=dz.dtype)
+        coefficients = torch.linalg.solve(gram + ridge, design.transpose(1, 2) @ y_all[idx])  # (B, D+1, O)
+        values.append(coefficients[:, 0])
+        jacobians.append(coefficients[:, 1:].transpose(1, 2))
+    return torch.cat(values), torch.cat(jacobians)

@@ -1,0 +1,262 @@
+"""LieSD-style closed-form discovery (Hu, Li, Lin 2025; cf. LieGG, Moskalev et al. 2022).
+
+A function f is invariant under the flow of the linear vector field L x exactly when
+grad f(x) . (L x) = 0 everywhere, and equivariant when J_f(x) L x = L f(x). Both are linear in
+L: stacked over the data they form one matrix whose (near) null space is the whole algebra,
+found by one SVD, with the gap in its singular values saying how many generators there are.
+The derivatives come from a small network fitted here, a user's predictor or local linear
+fits; the algebra (see `closed_form`) is the same for all of them.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+
+from ..datasets.base import SymmetryDataset
+from ..errors import UserInputError
+from . import closed_form as cf
+from . import derivatives as dv
+from .base import DiscoveryMethod, check_option
+
+SOURCES = ("mlp", "neighbours")
+MAX_FULL_DIM = 32
+"""Largest base space searched in full: gl(n) has n^2 directions and equivariant constraints n^3 rows."""
+
+
+def as_blocks(dataset: SymmetryDataset, x: torch.Tensor) -> torch.Tensor:
+    """x in the dataset's layout -> (N, M, n): the M blocks the base-space generator acts on."""
+    if dataset.action == "vector":
+        return x.reshape(len(x), 1, -1)
+    if dataset.action == "blocks":
+        b = int(dataset.action_options.get("block_dim", 2))
+        if x.shape[-1] % b:
+            raise UserInputError(f"{dataset.name}: {x.shape[-1]} features are not a multiple of block_dim {b}")
+        return x.reshape(len(x), -1, b)
+    if dataset.action == "points":
+        return x.reshape(len(x), x.shape[1], x.shape[2])
+    raise UserInputError(f"{dataset.name}: method liesd does not handle the {dataset.action!r} action yet "
+                         "(use --method liegan for images)")
+
+
+class LieSD(DiscoveryMethod):
+    """Closed-form discovery: derivatives, linear constraints on L, one SVD, dimension from the gap.
+
+    n_generators: None chooses k from the spectrum (k = 0, no symmetry, is a valid answer);
+    an integer forces k. derivatives: "mlp" (a small network fitted here; for unlabelled data
+    a score network by denoising score matching) or "neighbours" (local linear fits, no
+    training). predictor: a fitted torch module or callable x -> y (or class logits, or the
+    score for unlabelled data), in the dataset's layout; used instead of fitting one.
+    parameterization: "auto"/"full"/"blocks" (all of gl(n) on the base space the action acts on)
+    or "subspace" with `span` (m, n, n). tolerance, min_gap: the dimension rule (`closed_form.solve`).
+    """
+
+    name = "liesd"
+    standardization = "none"  # its own, finer one (closed_form.Scales); a user's predictor needs user coordinates
+    CLI_OPTIONS = {
+        "derivatives": (str, "liesd: where derivatives come from: mlp (fitted here) or neighbours (no training)"),
+        "max_samples": (int, "liesd: samples whose constraints are stacked"),
+        "fit_steps": (int, "liesd: optimiser steps of the fitted network"),
+        "fit_samples": (int, "liesd: samples the network is fitted on"),
+        "n_fits": (int, "liesd: independent fits (their mean gives the derivatives, their spread the noise floor)"),
+        "tolerance": (float, "liesd: normalised singular values above this are never symmetries"),
+        "min_gap": (float, "liesd: smallest ratio of singular values that separates symmetries"),
+    }
+
+    def __init__(self, n_generators: int | None = None, *, derivatives: str = "mlp", predictor=None,
+                 parameterization: str = "auto", span=None, max_samples: int = 2000, fit_samples: int = 4000,
+                 fit_steps: int = 400, hidden: int = 64, layers: int = 2, lr: float = 1e-2, batch_size: int = 1000,
+                 n_fits: int = 2, score_noise: float = 0.1, n_neighbours: int | None = None,
+                 tolerance: float = cf.NULL_TOLERANCE, min_gap: float = cf.MIN_GAP,
+                 seed: int = 0, device: str = "cpu"):
+        self.n_generators = n_generators
+        self.derivatives = derivatives
+        self.predictor = predictor
+        self.parameterization = parameterization
+        self.span = span
+        self.max_samples = max_samples
+        self.fit_samples = fit_samples
+        self.fit_steps = fit_steps
+        self.hidden = hidden
+        self.layers = layers
+        self.lr = lr
+        self.batch_size = batch_size
+        self.n_fits = n_fits
+        self.score_noise = score_noise
+        self.n_neighbours = n_neighbours
+        self.tolerance = tolerance
+        self.min_gap = min_gap
+        self.seed = seed
+        self.device = device
+
+    # -- derivatives in standardised coordinates -------------------------------------
+    def _targets(self, dataset, y, scales_y):
+        """Standardised targets: invariant outputs per output, equivariant ones like x."""
+        if dataset.task == "classification":
+            return y.long()
+        y = y.double().reshape(len(y), -1)
+        if dataset.task in ("equivariant", "dynamics"):
+            return scales_y.standardise(as_blocks(dataset, y.reshape(len(y), *dataset.y.shape[1:]))
+                                        ).reshape(len(y), -1)
+        return (y - self.y_mean_) / self.y_std_
+
+    @staticmethod
+    def _increments(dataset) -> bool:
+        """Fit y - x instead of y for maps close to the identity (the next state of a trajectory).
+
+        The identity is equivariant under every L, so f and f - id obey the same constraints,
+        but the network then spends its accuracy on the part that tells symmetries apart.
+        """
+        if dataset.task not in ("equivariant", "dynamics") or dataset.y.shape != dataset.x.shape:
+            return False
+        return bool((dataset.y - dataset.x).pow(2).mean() < 0.25 * dataset.y.pow(2).mean())
+
+    def _fitted(self, dataset, z, targets, generator, seed):
+        """A small network fitted on (z, targets); for unlabelled data, a score network."""
+        torch.manual_seed(seed)
+        if dataset.task == "unsupervised":
+            model = dv.small_mlp(z.shape[1], z.shape[1], self.hidden, self.layers)
+            loss = dv.denoising_score_loss(self.score_noise)
+        elif dataset.task == "classification":
+            model = dv.small_mlp(z.shape[1], int(dataset.y.max()) + 1, self.hidden, self.layers)
+            loss = dv.classification_loss
+        else:
+            model = dv.small_mlp(z.shape[1], targets.shape[1], self.hidden, self.layers)
+            loss = dv.regression_loss
+        idx = torch.randperm(len(z), generator=generator)[:self.fit_samples]
+        fit_targets = None if targets is None else targets[idx] if targets.dtype == torch.long else targets[idx].float()
+        self.fit_losses_ = dv.fit_network(model, loss, z[idx].float(), fit_targets, steps=self.fit_steps,
+                                          lr=self.lr, batch_size=self.batch_size, seed=seed)
+        if dataset.task == "classification":
+            return lambda zb: torch.log_softmax(model(zb.float()), dim=-1).double()
+        return lambda zb: model(zb.float()).double()
+
+    def _user_predictor(self, dataset, scales_x, scales_y):
+        """The user's predictor seen in standardised coordinates (z in, standardised y out)."""
+        shape = dataset.x.shape[1:]
+        x_factor = (scales_x.block[:, None] * scales_x.component[None, :]).reshape(-1)
+        predictor = self.predictor
+
+        def fn(z):
+            out = torch.as_tensor(predictor((z * x_factor).reshape(len(z), *shape).to(torch.float32)))
+            out = out.to(z.dtype).reshape(len(z), -1)
+            if dataset.task == "classification":
+                return torch.log_softmax(out, dim=-1)
+            if dataset.task in ("equivariant", "dynamics"):
+                return scales_y.standardise(out.reshape(len(z), -1, scales_y.component.numel())).reshape(len(z), -1)
+            if dataset.task == "unsupervised":  # a score is a gradient: d/dz = x_factor * d/dx
+                return out * x_factor
+            return out / self.y_std_
+        return fn
+
+    def _derivatives(self, dataset, z, targets, anchors, generator, scales_x, scales_y) -> list:
+        """[(values (A, O), Jacobians (A, O, D))] at the anchors: one pair per independent fit."""
+        if self.predictor is not None:
+            fn = self._user_predictor(dataset, scales_x, scales_y)
+            try:
+                return [dv.jacobian(fn, anchors)]
+            except RuntimeError:  # not differentiable by autograd (e.g. numpy inside)
+                return [dv.finite_difference_jacobian(fn, anchors)]
+        if self.derivatives == "neighbours":
+            if dataset.task == "unsupervised":
+                raise UserInputError("derivatives 'neighbours' needs targets; for unlabelled data use mlp")
+            if dataset.task == "classification":
+                targets = torch.nn.functional.one_hot(targets, int(dataset.y.max()) + 1).double()
+            return [dv.neighbour_fits(z, targets, anchors, self.n_neighbours)]
+        return [dv.jacobian(self._fitted(dataset, z, targets, generator, self.seed + 7919 * i), anchors)
+                for i in range(self.n_fits)]
+
+    # -- the solve -------------------------------------------------------------------
+    def _search_basis(self, dataset, n, scales_x) -> torch.Tensor:
+        kind = self.parameterization
+        check_option("parameterization", kind, ["auto", "full", "blocks", "subspace"])
+        if kind != "subspace":
+            if n > MAX_FULL_DIM:
+                raise UserInputError(f"{dataset.name}: all of gl({n}) is too large a search space for liesd "
+                                     f"(n <= {MAX_FULL_DIM}); give a span or a block action")
+            return cf.search_basis("full", n)
+        if self.span is None:
+            raise UserInputError("parameterization 'subspace' needs a span (m, n, n)")
+        span = torch.as_tensor(np.asarray(self.span, dtype=np.float64))
+        if span.ndim != 3 or span.shape[1:] != (n, n):
+            raise UserInputError(f"span must have shape (m, {n}, {n}) for this dataset; got {tuple(span.shape)}")
+        return cf.orthonormal_span(scales_x.to_standard(span))
+
+    def constraints(self, dataset, blocks_z, values, jac) -> torch.Tensor:
+        """Per-sample constraint matrices C (N, R, n, n) for the dataset's task."""
+        count, m, n = blocks_z.shape
+        if dataset.task in ("equivariant", "dynamics"):
+            out_blocks = values.shape[1] // n
+            jac = jac.reshape(count, out_blocks, n, m, n)
+            return cf.equivariant_constraints(jac, blocks_z, values.reshape(count, out_blocks, n))
+        if dataset.task == "unsupervised":
+            return cf.score_constraints(values.reshape(count, m, n), blocks_z)
+        return cf.invariant_constraints(jac.reshape(count, jac.shape[1], m, n), blocks_z)
+
+    def _grams(self, dataset, blocks_z, fits, basis, chunk: int = 256):
+        """A^T A of the mean constraints and, with several fits, the Gram matrix of their spread
+        (how much independent fits disagree along each direction: the noise floor). Accumulated
+        over chunks of samples, so memory stays small."""
+        gram = torch.zeros(basis.shape[0], basis.shape[0], dtype=torch.float64)
+        spread = torch.zeros_like(gram) if len(fits) > 1 else None
+        for start in range(0, len(blocks_z), chunk):
+            part = slice(start, start + chunk)
+            each = [self.constraints(dataset, blocks_z[part], values[part].double(), jac[part].double())
+                    for values, jac in fits]
+            mean = sum(each) / len(each)
+            gram += cf.gram(mean, basis)
+            if spread is not None:
+                spread += sum(cf.gram(c - mean, basis) for c in each) / (len(each) * (len(each) - 1))
+        return gram, spread
+
+    def fit(self, dataset: SymmetryDataset, *, out=None, progress: bool = True) -> "SymmetryResult":  # noqa: F821
+        start = time.perf_counter()
+        self.fit_losses_ = None
+        check_option("derivatives", self.derivatives, SOURCES)
+        if self.n_generators is not None and self.n_generators < 0:
+            raise UserInputError(f"--generators must be >= 0, got {self.n_generators}")
+        generator = torch.Generator().manual_seed(self.seed)
+        blocks = as_blocks(dataset, dataset.x)
+        count, _, n = blocks.shape
+        scales_x = cf.Scales.of(blocks)
+        z = scales_x.standardise(blocks).reshape(count, -1)
+        scales_y, targets = None, None
+        y = dataset.y
+        increments = self.predictor is None and self._increments(dataset)
+        if increments:
+            y = dataset.y - dataset.x
+        if dataset.task in ("equivariant", "dynamics"):
+            y_blocks = as_blocks(dataset, y)
+            if y_blocks.shape[-1] != n:
+                raise UserInputError(f"{dataset.name}: equivariant targets must be made of {n}-vectors like x")
+            out_block = (y_blocks.double() / scales_x.component).pow(2).mean(dim=(0, 2)).sqrt()
+            scales_y = cf.Scales(torch.where(out_block > 0, out_block, torch.ones_like(out_block)),
+                                 scales_x.component)
+        if y is not None and dataset.task not in ("classification",):
+            y_flat = y.double().reshape(count, -1)
+            self.y_mean_, self.y_std_ = y_flat.mean(0), y_flat.std(0).clamp_min(1e-12)
+        if y is not None:
+            targets = self._targets(dataset, y, scales_y)
+        anchors_idx = torch.randperm(count, generator=generator)[:self.max_samples]
+        basis = self._search_basis(dataset, n, scales_x)
+        if self.n_generators is not None and self.n_generators > basis.shape[0]:
+            raise UserInputError(f"--generators {self.n_generators} exceeds the {basis.shape[0]} dimensions "
+                                 "of the search space")
+        fits = self._derivatives(dataset, z, targets, z[anchors_idx], generator, scales_x, scales_y)
+        blocks_z = z[anchors_idx].reshape(len(anchors_idx), -1, n)
+        gram, spread = self._grams(dataset, blocks_z, fits, basis)
+        spectrum = cf.solve(gram, self.n_generators, self.tolerance, self.min_gap, spread)
+        coefficients = torch.as_tensor(spectrum.vectors[:, :spectrum.k].T)           # (k, p)
+        found_z = torch.einsum("kp,pij->kij", coefficients, basis)
+        found = cf.readable_basis(scales_x.to_user(found_z))
+        extras = {"singular_values": [float(v) for v in spectrum.values], "chosen_k": spectrum.k,
+                  "noise": None if spectrum.noise is None else [float(v) for v in spectrum.noise],
+                  "gap": spectrum.gap, "k_forced": spectrum.forced, "derivatives":
+                  "predictor" if self.predictor is not None else self.derivatives,
+                  "constraint_samples": len(anchors_idx), "fitted_increments": increments}
+        if getattr(self, "fit_losses_", None):
+            extras["fit_loss"] = self.fit_losses_[-1]
+        self.spectrum_, self.scales_ = spectrum, scales_x
+        return self.make_result(found, dataset, time.perf_counter() - start,
+                                action=dataset.x_action().describe(), extras=extras)

@@ -1,0 +1,55 @@
+"""The engine's task for plain supervised training: one model, Adam, a loss on (x, y) batches,
+optionally augmented. L-conv, its classifiers and the downstream models train through it."""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import torch
+from torch import nn
+
+from .engine import TrainingTask
+
+
+class SupervisedTask(TrainingTask):
+    """`build(rng)` -> model (or a built model); Adam(lr, weight_decay) on `loss_fn(model(x), y)`.
+
+    `augment(x, y, generator)` transforms each batch (its draws come from the run's generator).
+    `cosine=True` decays the lr to zero by the last step: a schedule that depends on the epoch
+    budget, so a run continued with more epochs differs from one run of the larger budget
+    (the engine says so); the default constant lr has no such dependence.
+    """
+
+    def __init__(self, build: Callable[[torch.Generator], nn.Module] | nn.Module, loss_fn, x, y, *,
+                 lr: float = 1e-3, weight_decay: float = 0.0, augment=None, cosine: bool = False):
+        self.build, self.loss_fn, self.augment = build, loss_fn, augment
+        self.x_data, self.y_data = x, y
+        self.lr, self.weight_decay, self.cosine = lr, weight_decay, cosine
+        self.uses_budget = cosine
+
+    def configure(self, rng):
+        model = self.build if isinstance(self.build, nn.Module) else self.build(rng)
+        return {"model": model}, {"model": torch.optim.Adam(model.parameters(), lr=self.lr,
+                                                             weight_decay=self.weight_decay)}
+
+    def lr_factor(self, step, total_steps):
+        return 0.5 * (1 + math.cos(math.pi * step / max(1, total_steps))) if self.cosine else 1.0
+
+    def on_train_start(self, run):
+        self.x, self.y = self.x_data.to(run.device), self.y_data.to(run.device)
+
+    def on_epoch_start(self, epoch, run):
+        run.modules["model"].train()
+
+    def training_step(self, batch, run):
+        xb, yb = self.x[batch], self.y[batch]
+        if self.augment is not None:
+            xb, yb = self.augment(xb, yb, run.rng)
+        loss = self.loss_fn(run.modules["model"](xb), yb)
+        run.zero_grad("model")
+        run.backward(loss)
+        run.step("model")
+        return {"loss": loss.item()}
+
+    def on_train_end(self, run):
+        run.modules["model"].eval()

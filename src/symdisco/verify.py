@@ -1,0 +1,127 @@
+"""Does each found generator hold? Checks that did not take part in the discovery.
+
+Per generator L (scaled to Frobenius norm sqrt 2, like so(2)'s J), with g = exp(eps L):
+
+* predictor test (tasks with targets): a small network fitted on the dataset's *test* split
+  (discovery saw only the training split) predicts f; the violation is
+  mean |f(g x) - g.f(x)|^2 / var f (g.f = f for invariant outputs and class log-probabilities),
+  and the ratio compares it with random directions of the same norm. A symmetry has a ratio
+  near 0; a spurious generator is about as bad as a random one (ratio near 1).
+* judge test: a fresh discriminator (LieGAN.fooling) tells (x, y) from g.(x, y), w ~ N(0, eps^2);
+  held-out accuracy about 0.5 means indistinguishable. It also sees the distribution of x,
+  which a task's symmetry need not keep (toy jets in the collider frame), so the predictor
+  test decides when there is one; for unlabelled data the judge decides.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .lie.sampling import group_elements
+
+RATIO_MAX = 0.25      # a predictor ratio above this flags the generator as spurious
+JUDGE_MAX = 0.6       # without targets: a judge accuracy above this flags it
+
+
+def _normalised(basis: torch.Tensor) -> torch.Tensor:
+    norms = basis.reshape(len(basis), -1).norm(dim=1).clamp_min(1e-12)
+    return basis * (math.sqrt(2.0) / norms)[:, None, None]
+
+
+def fit_heldout_predictor(dataset, steps: int = 600, seed: int = 0):
+    """A small network on the test split, in the user's coordinates: x (N, ...) -> outputs (N, O)
+    (class log-probabilities for classification)."""
+    from .methods.derivatives import classification_loss, fit_network, regression_loss, small_mlp
+
+    x = dataset.x_test.reshape(len(dataset.x_test), -1).float()
+    x_scale = x.std(0).clamp_min(1e-6)
+    torch.manual_seed(seed)
+    if dataset.task == "classification":
+        classes = int(max(dataset.y.max(), dataset.y_test.max())) + 1
+        model = small_mlp(x.shape[1], classes, hidden=64)
+        fit_network(model, classification_loss, x / x_scale, dataset.y_test.long(), steps=steps, seed=seed,
+                    batch_size=512, lr=3e-3)
+        return lambda xs: torch.log_softmax(model(xs.reshape(len(xs), -1).float() / x_scale), dim=-1)
+    y = dataset.y_test.reshape(len(dataset.y_test), -1).float()
+    y_scale = y.std().clamp_min(1e-6)
+    model = small_mlp(x.shape[1], y.shape[1], hidden=64)
+    fit_network(model, regression_loss, x / x_scale, y / y_scale, steps=steps, seed=seed, batch_size=512, lr=3e-3)
+    return lambda xs: model(xs.reshape(len(xs), -1).float() / x_scale) * y_scale
+
+
+def violation(predictor, dataset, generator: torch.Tensor, eps: float) -> float:
+    """mean |f(g x) - g.f(x)|^2 / var f on the test inputs, g = exp(eps L)."""
+    x = dataset.x_test
+    g = torch.linalg.matrix_exp(eps * generator.double()).float()
+    action = dataset.x_action()
+    with torch.no_grad():
+        f = predictor(x)
+        f_moved = predictor(action.apply(g, x))
+        if dataset.task in ("equivariant", "dynamics"):
+            f = action.apply(g, f.reshape(dataset.y_test.shape)).reshape(f.shape)
+        return float((f_moved - f).pow(2).mean() / f.var(0).mean().clamp_min(1e-12))
+
+
+class _FixedSymmetry(nn.Module):
+    """g = exp(w L) with w ~ N(0, eps^2): the `symmetry` LieGAN.fooling samples from."""
+
+    def __init__(self, generator: torch.Tensor, eps: float):
+        super().__init__()
+        self.generator, self.eps = generator.float(), eps
+
+    def forward(self, batch_size: int, rng: torch.Generator | None = None):
+        w = self.eps * torch.randn(batch_size, 1, generator=rng)
+        return group_elements(self.generator[None], w), w
+
+
+def verify(result, dataset, *, eps: float = 0.2, n_random: int = 8, judge_steps: int = 300,
+           fit_steps: int = 600, seed: int = 0, judge: bool = True) -> dict:
+    """Per-generator checks (see module doc); returns a JSON-ready dict with `flagged` indices."""
+    from .methods.liegan import LieGAN
+
+    basis = _normalised(result.algebra.basis.detach().double().cpu())
+    n = basis.shape[-1] if basis.numel() else result.algebra.n
+    rng = torch.Generator().manual_seed(seed)
+    random = _normalised(torch.randn(n_random, n, n, generator=rng, dtype=torch.float64))
+    predictor = None if dataset.y is None else fit_heldout_predictor(dataset, fit_steps, seed)
+    judge_method = LieGAN(batch_size=256, hidden=64, lr_discriminator=2e-3)
+    baseline = {}
+    if predictor is not None:
+        baseline["violation"] = sorted(violation(predictor, dataset, r, eps) for r in random)[n_random // 2]
+    if judge:
+        baseline["judge_accuracy"] = judge_method.fooling(_FixedSymmetry(random[0], eps), dataset,
+                                                          steps=judge_steps, seed=seed)
+    rows = []
+    for i, generator in enumerate(basis):
+        row = {"generator": i}
+        if predictor is not None:
+            row["violation"] = violation(predictor, dataset, generator, eps)
+            row["ratio"] = row["violation"] / max(baseline["violation"], 1e-12)
+        if judge:
+            row["judge_accuracy"] = judge_method.fooling(_FixedSymmetry(generator, eps), dataset,
+                                                         steps=judge_steps, seed=seed)
+        if "ratio" in row:
+            row["spurious"] = bool(row["ratio"] > RATIO_MAX)
+        else:
+            row["spurious"] = bool(row.get("judge_accuracy", 0.5) > JUDGE_MAX)
+        rows.append(row)
+    flagged = [r["generator"] for r in rows if r["spurious"]]
+    return {"eps": eps, "random_directions": n_random, "baseline": baseline, "generators": rows,
+            "flagged": flagged, "passed": not flagged,
+            "rule": f"spurious when the held-out predictor's violation ratio > {RATIO_MAX} "
+                    f"(without targets: judge accuracy > {JUDGE_MAX})"}
+
+
+def format_report(report: dict) -> str:
+    lines = ["| generator | violation | ratio to random | judge accuracy | verdict |", "|---|---|---|---|---|"]
+    for row in report["generators"]:
+        def cell(key, fmt="{:.3g}"):
+            return fmt.format(row[key]) if key in row else "-"
+        lines.append(f"| L{row['generator'] + 1} | {cell('violation')} | {cell('ratio')} | "
+                     f"{cell('judge_accuracy', '{:.3f}')} | {'SPURIOUS' if row['spurious'] else 'holds'} |")
+    base = report["baseline"]
+    lines.append(f"random directions: violation {base.get('violation', float('nan')):.3g}, "
+                 f"judge accuracy {base.get('judge_accuracy', float('nan')):.3f}")
+    return "\n".join(lines)

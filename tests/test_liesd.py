@@ -1,0 +1,245 @@
+"""LieSD: constraints, standardisation, the dimension rule, and recovery of known algebras."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import symdisco.datasets as datasets
+from symdisco.cli import main
+from symdisco.datasets import symmetry_cases as sc
+from symdisco.datasets.base import SymmetryDataset
+from symdisco.errors import UserInputError
+from symdisco.lie import known
+from symdisco.lie.algebra import LieAlgebra
+from symdisco.lie.compare import similarity
+from symdisco.methods import closed_form as cf
+from symdisco.methods import get
+from symdisco.methods.liesd import LieSD
+from symdisco.result import SymmetryResult
+
+
+def dataset(x, y, truth, task="invariant", action="vector", **options):
+    n = int(0.8 * len(x))
+    return SymmetryDataset("case", x[:n], y[:n], x[n:], y[n:], task, action, options,
+                           LieAlgebra(torch.as_tensor(truth)) if len(truth) else None)
+
+
+def exact(fn):
+    """A user predictor in float64 from a numpy-style formula on a torch tensor."""
+    return lambda x: fn(torch.as_tensor(x, dtype=torch.float64))
+
+
+def test_registered_and_constraints_vanish_on_true_generators():
+    assert get("liesd") is LieSD
+    rng = np.random.default_rng(0)
+    change = torch.as_tensor(sc.random_conjugation(3, rng))
+    truth = torch.as_tensor(sc.conjugate(known.so(3).basis.numpy(), change.numpy()))
+    metric = torch.linalg.inv(change @ change.T)                    # x^T metric x is invariant
+    x = torch.randn(50, 1, 3, dtype=torch.float64)
+    grad = 2 * torch.einsum("ij,nmj->nmi", metric, x)[:, None]      # d/dx of x^T metric x
+    c = cf.invariant_constraints(grad, x)
+    assert torch.einsum("nrab,kab->nrk", c, truth).abs().max() < 1e-10
+    a = torch.randn(3, 3, dtype=torch.float64)
+    assert torch.einsum("nrab,ab->nr", c, a).abs().max() > 1e-3
+    # equivariant: f(x) = |x|_metric^2 x commutes with the conjugated rotations
+    norm = torch.einsum("nmi,ij,nmj->n", x, metric, x)
+    f = norm[:, None, None] * x
+    jac = (norm[:, None, None] * torch.eye(3, dtype=x.dtype) + 2 * torch.einsum("nmi,jk,nmk->nij", x, metric, x))
+    c = cf.equivariant_constraints(jac[:, None, :, None, :], x, f)
+    assert torch.einsum("nrab,kab->nrk", c, truth).abs().max() < 1e-10
+    # distribution: the score of N(0, P P^T) is -metric x; rotations seen through P keep it
+    c = cf.score_constraints(-torch.einsum("ij,nmj->nmi", metric, x), x)
+    assert torch.einsum("nrab,kab->nrk", c, truth).abs().max() < 1e-10
+
+
+def test_standardisation_maps_generators_back_exactly():
+    blocks = torch.randn(100, 3, 2, dtype=torch.float64) * torch.tensor([1.0, 0.2])
+    scales = cf.Scales.of(blocks)
+    assert scales.component[1] < 0.5 * scales.component[0]
+    basis = torch.randn(4, 2, 2, dtype=torch.float64)
+    assert torch.allclose(scales.to_user(scales.to_standard(basis)), basis)
+
+
+def test_dimension_rule_gap_tolerance_and_forced_k():
+    vectors = torch.eye(5, dtype=torch.float64)
+
+    def spectrum(values, **kw):
+        return cf.solve(vectors @ torch.diag(torch.tensor(values, dtype=torch.float64) ** 2) @ vectors.T, **kw)
+    assert spectrum([1e-3, 2e-3, 0.5, 0.8, 1.0]).k == 2
+    assert spectrum([0.4, 0.5, 0.6, 0.8, 1.0]).k == 0                 # nothing small: no symmetry
+    assert spectrum([0.05, 0.07, 0.08, 0.09, 1.0]).k == 4
+    assert spectrum([0.05, 0.07, 0.08, 0.09, 0.1]).k == 0             # small but no gap
+    forced = spectrum([1e-3, 2e-3, 0.5, 0.8, 1.0], n_generators=3)
+    assert forced.k == 3 and forced.forced
+    noisy = cf.solve(torch.diag(torch.tensor([0.02, 0.8, 0.9, 1.0]) ** 2).double(),
+                     spread=torch.diag(torch.tensor([0.01, 0.02, 0.03, 0.04]) ** 2).double())
+    assert noisy.k == 1 and np.allclose(noisy.noise, [0.01, 0.02, 0.03, 0.04])  # the floor, reported
+
+
+@pytest.mark.parametrize("case", ["so40", "so13", "so22", "sl2", "translations"])
+def test_conjugated_known_algebras_recovered_with_the_right_dimension(case):
+    """Exact derivatives (a user's predictor): the linear algebra alone must find the algebra."""
+    rng = np.random.default_rng(1)
+    options, kw = {}, {}
+    if case.startswith("so"):
+        p, q = int(case[2]), int(case[3])
+        x, y, truth = sc.quadratic_form_task(p, q, 600, rng)
+        metric = torch.as_tensor(_metric_of(truth))
+        predictor = exact(lambda t: torch.tanh(torch.einsum("ni,ij,nj->n", t, metric, t) / 2))
+        kind = "vector"
+    elif case == "sl2":
+        x, y, truth = sc.sl2_pairs_task(600, rng)
+        form = torch.as_tensor(_area_form(truth))
+        predictor = exact(lambda t: torch.einsum("ni,ij,nj->n", t[:, :2], form, t[:, 2:]))
+        kind, options = "blocks", {"block_dim": 2}
+    else:
+        x, y, truth = sc.translation_points_task(300, rng)
+        predictor = exact(lambda t: _pair_sum(t))
+        kind, kw = "points", {"parameterization": "subspace", "span": sc.affine_span()}
+    data = dataset(x, y, truth, action=kind, **options)
+    result = LieSD(predictor=predictor, **kw).fit(data, progress=False)
+    assert result.algebra.k == len(truth)
+    assert result.similarity > 0.999
+
+
+def _metric_of(truth):
+    """The symmetric form the conjugated so(p, q) generators preserve (L^T J + J L = 0)."""
+    from symdisco.lie.algebra import invariant_forms
+
+    return invariant_forms(torch.as_tensor(truth))[0].numpy()
+
+
+def _area_form(truth):
+    """The antisymmetric form preserved by conjugated sl(2) generators: L^T W + W L = 0 for all L."""
+    rows = [np.kron(l.T, np.eye(2)) + np.kron(np.eye(2), l.T) for l in truth]
+    _, _, vt = np.linalg.svd(np.concatenate(rows))
+    w = vt[-1].reshape(2, 2).T
+    return (w - w.T) / 2
+
+
+def _pair_sum(t):
+    u = t[..., :2]
+    d = u[:, :, None, :] - u[:, None, :, :]
+    return sc.pair_potential(d).sum((1, 2))
+
+
+def test_nbody2_one_generator_chosen_by_itself():
+    result = LieSD(seed=0).fit(datasets.load("nbody2"), progress=False)
+    assert result.extras["chosen_k"] == 1 and result.algebra.k == 1
+    assert result.similarity >= 0.999
+    assert result.algebra.identify()[0] == "so(2)"
+    values = result.extras["singular_values"]
+    assert len(values) == 4 and values[-1] == pytest.approx(1.0) and values[1] / values[0] >= 3
+
+
+def test_no_symmetry_gives_zero_generators_and_saves(tmp_path):
+    x, y, _ = sc.no_symmetry_task(3000, np.random.default_rng(0))
+    result = LieSD(seed=0).fit(dataset(x, y, []), progress=False)
+    assert result.algebra.k == 0 and result.extras["chosen_k"] == 0
+    assert result.algebra.identify() == ("none", 1.0)
+    result.save(tmp_path)
+    record = json.loads((tmp_path / "result.json").read_text())
+    assert record["algebra"] == "none" and record["generators"] == [] and record["chosen_k"] == 0
+    assert SymmetryResult.load(tmp_path).generators.shape == (0, 4, 4)
+    forced = LieSD(n_generators=1, seed=0).fit(dataset(x, y, []), progress=False)
+    assert forced.algebra.k == 1 and forced.extras["k_forced"]
+
+
+def test_equivariant_and_distribution_constraints_through_a_predictor():
+    data = datasets.load("so2-equivariant", n_train=400, n_test=100)
+    j = torch.tensor([[0.0, -1.0], [1.0, 0.0]], dtype=torch.float64)
+
+    def field(x):
+        r = x.norm(dim=1, keepdim=True)
+        return torch.cos(r) * x + r / 2 * x @ j.T
+    result = LieSD(predictor=exact(field)).fit(data, progress=False)
+    assert result.algebra.k == 1 and result.similarity > 0.999
+    # unlabelled points from N(0, Sigma): the score -Sigma^-1 x; symmetry so(3) conjugated by Sigma^1/2
+    rng = np.random.default_rng(2)
+    change = sc.random_conjugation(3, rng)
+    x = rng.normal(size=(500, 3)) @ change.T
+    truth = sc.conjugate(known.so(3).basis.numpy(), change)
+    precision = torch.as_tensor(np.linalg.inv(change @ change.T))
+    unlabelled = SymmetryDataset("gauss", x[:400], None, x[400:], None, "unsupervised", "vector", {},
+                                 LieAlgebra(torch.as_tensor(truth)))
+    result = LieSD(predictor=exact(lambda t: -t @ precision)).fit(unlabelled, progress=False)
+    assert result.algebra.k == 3 and result.similarity > 0.999
+
+
+def test_rotation_in_disguise_through_the_cli(tmp_path):
+    x, y, truth = sc.rotation_in_disguise_task(3000, np.random.default_rng(0))
+    path = sc.save_npz(tmp_path / "mine.npz", x, y)
+    assert main(["discover", str(path), "--method", "liesd", "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    record = json.loads((tmp_path / "run" / "result.json").read_text())
+    assert record["chosen_k"] == 1 and len(record["singular_values"]) == 9
+    assert float(similarity(np.asarray(record["generators"]), truth)) >= 0.95
+
+
+def test_bad_input_is_a_user_error():
+    data = datasets.load("so2-invariant", n_train=64, n_test=16)
+    with pytest.raises(UserInputError):
+        LieSD(parameterization="subspace", span=np.zeros((2, 3, 3))).fit(data, progress=False)
+    with pytest.raises(UserInputError):
+        LieSD(derivatives="magic").fit(data, progress=False)
+    with pytest.raises(UserInputError):
+        LieSD(n_generators=5).fit(data, progress=False)
+    with pytest.raises(UserInputError):
+        LieSD().fit(datasets.load("rotation-2d"), progress=False)
+
+
+def _with_wrong_generator(result, wrong):
+    basis = torch.cat([result.algebra.basis, torch.as_tensor(wrong, dtype=result.algebra.basis.dtype)[None]])
+    return SymmetryResult(LieAlgebra(basis), result.method, result.dataset)
+
+
+@pytest.mark.slow
+def test_verify_flags_a_wrong_extra_generator_on_nbody2(tmp_path):
+    data = datasets.load("nbody2")
+    found = LieSD(seed=0).fit(data, progress=False)
+    suspect = _with_wrong_generator(found, [[1.0, 0.0], [0.0, 0.3]])        # a squeeze: not a symmetry
+    report = suspect.verify(data, judge=False)
+    assert report["flagged"] == [1] and not report["passed"]
+    assert report["generators"][0]["ratio"] < 0.1
+    suspect.save(tmp_path)                                                 # the command line writes verify.json
+    assert main(["verify", str(tmp_path), "nbody2", "--no-judge"]) == 0
+    assert json.loads((tmp_path / "verify.json").read_text())["flagged"] == [1]
+
+
+@pytest.mark.slow
+def test_verify_passes_so3_on_two_vectors_and_flags_a_mixing_generator():
+    x, y, truth = sc.two_vectors_task(5000, np.random.default_rng(0))
+    data = dataset(x, y, truth)
+    correct = SymmetryResult(LieAlgebra(torch.as_tensor(truth)), "truth", "case")
+    report = correct.verify(data)
+    assert report["passed"] and all(r["ratio"] < 0.1 for r in report["generators"])
+    mixing = np.zeros((6, 6))
+    mixing[:3, 3:], mixing[3:, :3] = np.eye(3), -np.eye(3)                # rotates a into b: changes a.a
+    report = _with_wrong_generator(correct, mixing).verify(data, judge=False)
+    assert report["flagged"] == [3]
+
+
+def test_verify_needs_matching_generators_on_the_command_line(tmp_path, capsys):
+    SymmetryResult(LieAlgebra(known.so(3).basis), "x", "nbody2").save(tmp_path)
+    assert main(["verify", str(tmp_path)]) == 2
+    assert "3x3" in capsys.readouterr().err
+    assert not (tmp_path / "verify.json").exists()
+
+
+def test_auto_takes_a_clear_closed_form_and_falls_back_to_liegan_otherwise():
+    x, y, truth = sc.rotation_in_disguise_task(2000, np.random.default_rng(0))
+    result = get("auto")(seed=0).fit(dataset(x, y, truth), progress=False)
+    assert result.extras["auto"]["used"] == "liesd" and result.algebra.k == 1 and result.similarity > 0.99
+    images = SymmetryDataset("tiny-images", torch.randn(64, 1, 8, 8), torch.randn(64, 1), torch.randn(16, 1, 8, 8),
+                             torch.randn(16, 1), "invariant", "image")
+    fallback = get("auto")(seed=0, epochs=1).fit(images, progress=False)
+    assert fallback.extras["auto"]["used"] == "liegan" and "not applicable" in fallback.extras["auto"]["why"]
+    assert fallback.algebra.n == 3 and fallback.method == "auto"
+
+
+def test_liegan_budget_follows_the_data_size():
+    from symdisco.methods.liegan import DEFAULT_EPOCHS, LieGAN
+
+    assert LieGAN().epoch_budget(200) == DEFAULT_EPOCHS                # plenty of data: 30 epochs
+    assert LieGAN().epoch_budget(19) == 158                            # 4,800 samples: 3,000 steps, not 570
+    assert LieGAN(epochs=5).epoch_budget(19) == 5                      # an explicit budget is kept

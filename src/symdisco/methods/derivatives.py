@@ -125,3 +125,39 @@ def neighbour_fits(z_all: torch.Tensor, y_all: torch.Tensor, anchors: torch.Tens
         values.append(coefficients[:, 0])
         jacobians.append(coefficients[:, 1:].transpose(1, 2))
     return torch.cat(values), torch.cat(jacobians)
+
+
+MAX_POLYNOMIAL_FEATURES = 2000
+"""Largest monomial count a polynomial fit may use (one least-squares solve of this size)."""
+
+
+def polynomial_degree(d_in: int, max_features: int = MAX_POLYNOMIAL_FEATURES) -> int | None:
+    """The highest degree (3, else 2) whose monomials in d_in inputs stay under max_features; None if none."""
+    for degree in (3, 2):
+        if math.comb(d_in + degree, degree) <= max_features:
+            return degree
+    return None
+
+
+def polynomial_predictor(z: torch.Tensor, y: torch.Tensor, degree: int, ridge: float = 1e-8):
+    """Least-squares polynomial of total degree <= `degree` from z (N, D) to y (N, O); returns fn(z).
+
+    Why a polynomial: the space of polynomials of a given degree is closed under linear maps, so
+    the least-squares fit of an equivariant target on symmetric data is itself (nearly)
+    equivariant, and it comes from one linear solve instead of a training loop. Its derivatives
+    are exact (autograd through the monomials). Monomials are products of `degree` entries of
+    [1, z], i.e. every monomial of degree <= `degree` once.
+    """
+    d = z.shape[1]
+    combos = torch.combinations(torch.arange(d + 1), r=degree, with_replacement=True)   # (F, degree)
+
+    def features(zb):
+        ones = torch.ones_like(zb[:, :1])
+        return torch.cat([ones, zb], dim=1)[:, combos].prod(-1)
+
+    phi = features(z.double())
+    y = y.reshape(len(y), -1).double()
+    gram = phi.T @ phi
+    penalty = ridge * gram.diagonal().mean() * torch.eye(len(gram), dtype=gram.dtype)
+    weights = torch.linalg.solve(gram + penalty, phi.T @ y)                              # (F, O)
+    return lambda zb: features(zb.double()) @ weights

@@ -9,6 +9,7 @@ fits; the algebra (see `closed_form`) is the same for all of them.
 """
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -21,7 +22,10 @@ from . import derivatives as dv
 from .base import DiscoveryMethod, check_option
 from .knobs import Anything, Choice, Float, Int
 
-SOURCES = ("mlp", "neighbours")
+SOURCES = ("auto", "polynomial", "mlp", "neighbours")
+POLYNOMIAL_TASKS = ("invariant", "equivariant", "dynamics")
+POLYNOMIAL_FLOPS = 2e9
+"""Budget (samples x features^2) of the polynomial least-squares solve: all data while it fits."""
 MAX_FULL_DIM = 32
 """Largest base space searched in full: gl(n) has n^2 directions and equivariant constraints n^3 rows."""
 
@@ -56,7 +60,9 @@ class LieSD(DiscoveryMethod):
     name = "liesd"
     standardization = "none"  # its own, finer one (closed_form.Scales); a user's predictor needs user coordinates
     CLI_OPTIONS = {
-        "derivatives": (str, "liesd: where derivatives come from: mlp (fitted here) or neighbours (no training)"),
+        "derivatives": (str, "liesd: where derivatives come from: auto (polynomial for regression on few inputs, else mlp), "
+                         "polynomial (least squares, no training loop), mlp (fitted here) or neighbours (local fits)"),
+        "degree": (int, "liesd: degree of the polynomial fit (default: 3, or 2 on many inputs)"),
         "max_samples": (int, "liesd: samples whose constraints are stacked"),
         "fit_steps": (int, "liesd: optimiser steps of the fitted network"),
         "fit_samples": (int, "liesd: samples the network is fitted on"),
@@ -70,16 +76,16 @@ class LieSD(DiscoveryMethod):
         "parameterization": Choice("auto", "full", "blocks", "subspace"), "span": Anything(),
         "max_samples": Int(1), "fit_samples": Int(1), "fit_steps": Int(1), "epochs": Int(1, optional=True),
         "hidden": Int(1), "layers": Int(1), "lr": Float(0, strict=True), "batch_size": Int(1), "n_fits": Int(1),
-        "score_noise": Float(0, strict=True), "n_neighbours": Int(2, optional=True),
+        "score_noise": Float(0, strict=True), "n_neighbours": Int(2, optional=True), "degree": Int(1, optional=True),
         "tolerance": Float(0, 1, strict=True), "min_gap": Float(1), "seed": Int(),
         "device": Choice("cpu", "cuda", "mps", "auto"),
     }
 
-    def __init__(self, n_generators: int | None = None, *, derivatives: str = "mlp", predictor=None,
+    def __init__(self, n_generators: int | None = None, *, derivatives: str = "auto", predictor=None,
                  parameterization: str = "auto", span=None, max_samples: int = 2000, fit_samples: int = 4000,
                  fit_steps: int = 400, epochs: int | None = None, hidden: int = 64, layers: int = 2,
                  lr: float = 1e-2, batch_size: int = 1000,
-                 n_fits: int = 2, score_noise: float = 0.1, n_neighbours: int | None = None,
+                 n_fits: int = 2, score_noise: float = 0.1, n_neighbours: int | None = None, degree: int | None = None,
                  tolerance: float = cf.NULL_TOLERANCE, min_gap: float = cf.MIN_GAP,
                  seed: int = 0, device: str = "cpu"):
         self.n_generators = n_generators
@@ -98,6 +104,7 @@ class LieSD(DiscoveryMethod):
         self.n_fits = n_fits
         self.score_noise = score_noise
         self.n_neighbours = n_neighbours
+        self.degree = degree
         self.tolerance = tolerance
         self.min_gap = min_gap
         self.seed = seed
@@ -164,6 +171,35 @@ class LieSD(DiscoveryMethod):
             return out / self.y_std_
         return fn
 
+    def _source(self, dataset, d_in: int) -> tuple[str, int | None]:
+        """Which derivative source "auto" means here, and the polynomial degree.
+
+        A polynomial fit (one linear solve) for regression targets on few inputs; the network
+        for classes, scores and inputs too many for a degree-2 polynomial.
+        """
+        degree = self.degree or dv.polynomial_degree(d_in)
+        if self.derivatives == "polynomial":
+            if dataset.task not in POLYNOMIAL_TASKS:
+                raise UserInputError(f"derivatives 'polynomial' fits regression targets; the {dataset.task} task "
+                                     "needs mlp")
+            if degree is None:
+                raise UserInputError(f"{d_in} inputs are too many for a polynomial fit; use derivatives mlp")
+            return "polynomial", degree
+        if self.derivatives == "auto":
+            return ("polynomial", degree) if dataset.task in POLYNOMIAL_TASKS and degree else ("mlp", None)
+        return self.derivatives, None
+
+    def _polynomial_fits(self, z, targets, anchors, generator, degree: int) -> list:
+        """One polynomial per disjoint part of the data (n_fits parts): their mean gives the
+        derivatives, their disagreement the noise floor, as with the networks. Uses all the data
+        while the solve stays within POLYNOMIAL_FLOPS."""
+        features = math.comb(z.shape[1] + degree, degree)
+        parts = max(1, self.n_fits)
+        budget = max(int(POLYNOMIAL_FLOPS / features ** 2), 2 * features) * parts
+        idx = torch.randperm(len(z), generator=generator)[:budget]
+        return [dv.jacobian(dv.polynomial_predictor(z[part], targets[part], degree), anchors)
+                for part in idx.chunk(parts)]
+
     def _derivatives(self, dataset, z, targets, anchors, generator, scales_x, scales_y) -> list:
         """[(values (A, O), Jacobians (A, O, D))] at the anchors: one pair per independent fit."""
         if self.predictor is not None:
@@ -172,6 +208,9 @@ class LieSD(DiscoveryMethod):
                 return [dv.jacobian(fn, anchors)]
             except RuntimeError:  # not differentiable by autograd (e.g. numpy inside)
                 return [dv.finite_difference_jacobian(fn, anchors)]
+        source, degree = self._source(dataset, z.shape[1])
+        if source == "polynomial":
+            return self._polynomial_fits(z, targets, anchors, generator, degree)
         if self.derivatives == "neighbours":
             if dataset.task == "unsupervised":
                 raise UserInputError("derivatives 'neighbours' needs targets; for unlabelled data use mlp")
@@ -269,7 +308,7 @@ class LieSD(DiscoveryMethod):
         extras = {"singular_values": [float(v) for v in spectrum.values], "chosen_k": spectrum.k,
                   "noise": None if spectrum.noise is None else [float(v) for v in spectrum.noise],
                   "gap": spectrum.gap, "k_forced": spectrum.forced, "derivatives":
-                  "predictor" if self.predictor is not None else self.derivatives,
+                  "predictor" if self.predictor is not None else self._source(dataset, z.shape[1])[0],
                   "constraint_samples": len(anchors_idx), "fitted_increments": increments}
         if getattr(self, "fit_losses_", None):
             extras["fit_loss"] = self.fit_losses_[-1]

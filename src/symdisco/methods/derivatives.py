@@ -132,7 +132,13 @@ MAX_POLYNOMIAL_FEATURES = 2000
 
 
 def polynomial_degree(d_in: int, max_features: int = MAX_POLYNOMIAL_FEATURES) -> int | None:
-    """The highest degree (3, else 2) whose monomials in d_in inputs stay under max_features; None if none."""
+    """The highest degree (3, else 2) whose monomials in d_in inputs stay under max_features; None if none.
+
+    Why not higher by default: on data whose law is not symmetric (Gaussian inputs, boosts) the
+    least-squares projection onto higher degrees loses the symmetry (so(1,1): k = 0 at degree 4),
+    while a low degree can have more symmetry than the target (SO(3) on two vectors: a cubic fit
+    is kept by so(3,3)); there `degree=4` separates them.
+    """
     for degree in (3, 2):
         if math.comb(d_in + degree, degree) <= max_features:
             return degree

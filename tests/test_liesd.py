@@ -126,6 +126,7 @@ def _pair_sum(t):
 
 def test_nbody2_one_generator_chosen_by_itself():
     result = LieSD(seed=0).fit(datasets.load("nbody2"), progress=False)
+    assert result.extras["derivatives"] == "polynomial"  # auto: 8 inputs, a cubic fit (165 monomials)
     assert result.extras["chosen_k"] == 1 and result.algebra.k == 1
     assert result.similarity >= 0.999
     assert result.algebra.identify()[0] == "so(2)"
@@ -133,9 +134,10 @@ def test_nbody2_one_generator_chosen_by_itself():
     assert len(values) == 4 and values[-1] == pytest.approx(1.0) and values[1] / values[0] >= 3
 
 
-def test_no_symmetry_gives_zero_generators_and_saves(tmp_path):
+@pytest.mark.parametrize("source", ["auto", "mlp"])
+def test_no_symmetry_gives_zero_generators_and_saves(tmp_path, source):
     x, y, _ = sc.no_symmetry_task(3000, np.random.default_rng(0))
-    result = LieSD(seed=0).fit(dataset(x, y, []), progress=False)
+    result = LieSD(seed=0, derivatives=source).fit(dataset(x, y, []), progress=False)
     assert result.algebra.k == 0 and result.extras["chosen_k"] == 0
     assert result.algebra.identify() == ("none", 1.0)
     result.save(tmp_path)
@@ -144,6 +146,31 @@ def test_no_symmetry_gives_zero_generators_and_saves(tmp_path):
     assert SymmetryResult.load(tmp_path).generators.shape == (0, 4, 4)
     forced = LieSD(n_generators=1, seed=0).fit(dataset(x, y, []), progress=False)
     assert forced.algebra.k == 1 and forced.extras["k_forced"]
+
+
+def test_polynomial_fit_reproduces_a_polynomial_and_its_jacobian():
+    from symdisco.methods import derivatives as dv
+
+    z = torch.randn(300, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+
+    def target(t):
+        return torch.stack([t[:, 0] ** 3 - 2 * t[:, 1] * t[:, 2] + 1, t[:, 0] * t[:, 1] ** 2], dim=1)
+    fitted = dv.polynomial_predictor(z, target(z), degree=3)
+    probe = torch.randn(20, 3, dtype=torch.float64)
+    values, jac = fitted.values_and_jacobian(probe)
+    true_values, true_jac = dv.jacobian(target, probe)
+    assert torch.allclose(values, true_values, atol=1e-5) and torch.allclose(jac, true_jac, atol=1e-5)
+    assert torch.allclose(torch.stack(dv.jacobian(fitted, probe)[1:]), jac[None], atol=1e-9)  # product rule = autograd
+    assert dv.polynomial_degree(8) == 3 and dv.polynomial_degree(40) == 2 and dv.polynomial_degree(80) is None
+
+
+def test_so3_on_two_vectors_needs_a_quartic_fit():
+    """A cubic fit of y(|a|^2, |b|^2, a.b) is a quadratic form kept by all of so(3,3); degree 4 is not."""
+    x, y, truth = sc.two_vectors_task(20000, np.random.default_rng(0))
+    quartic = LieSD(degree=4).fit(dataset(x, y, truth), progress=False)
+    assert quartic.extras["chosen_k"] == 3 and quartic.similarity >= 0.95
+    assert quartic.algebra.identify()[0] == "so(3)"
+    assert LieSD(degree=3).fit(dataset(x, y, truth), progress=False).extras["chosen_k"] == 15
 
 
 def test_equivariant_and_distribution_constraints_through_a_predictor():
@@ -182,6 +209,11 @@ def test_bad_input_is_a_user_error():
         LieSD(parameterization="subspace", span=np.zeros((2, 3, 3))).fit(data, progress=False)
     with pytest.raises(UserInputError):
         LieSD(derivatives="magic").fit(data, progress=False)
+    with pytest.raises(UserInputError, match="polynomial"):
+        x = torch.randn(64, 3)
+        labels = SymmetryDataset("classes", x, (x.norm(dim=1) > 1.5).long(), x[:8], torch.zeros(8).long(),
+                                 "classification", "vector")
+        LieSD(derivatives="polynomial").fit(labels, progress=False)
     with pytest.raises(UserInputError):
         LieSD(n_generators=5).fit(data, progress=False)
     with pytest.raises(UserInputError):

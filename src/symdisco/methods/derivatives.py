@@ -145,25 +145,46 @@ def polynomial_degree(d_in: int, max_features: int = MAX_POLYNOMIAL_FEATURES) ->
     return None
 
 
-def polynomial_predictor(z: torch.Tensor, y: torch.Tensor, degree: int, ridge: float = 1e-8):
-    """Least-squares polynomial of total degree <= `degree` from z (N, D) to y (N, O); returns fn(z).
+class Polynomial:
+    """A polynomial of total degree <= `degree` in z (D inputs) with O outputs: every monomial of
+    degree <= `degree` once, as a product of `degree` entries of [1, z]; weights (F, O)."""
+
+    def __init__(self, d_in: int, degree: int):
+        self.combos = torch.combinations(torch.arange(d_in + 1), r=degree, with_replacement=True)  # (F, degree)
+        self.d_in, self.weights = d_in, None
+
+    def _factors(self, z):
+        return torch.cat([torch.ones_like(z[:, :1]), z], dim=1)[:, self.combos]            # (N, F, degree)
+
+    def features(self, z):
+        return self._factors(z.double()).prod(-1)
+
+    def __call__(self, z):
+        return self.features(z) @ self.weights
+
+    def values_and_jacobian(self, z) -> tuple[torch.Tensor, torch.Tensor]:
+        """Outputs (N, O) and exact Jacobians (N, O, D), by the product rule (no autograd)."""
+        factors = self._factors(z.double())
+        dphi = torch.zeros(len(z), len(self.combos), self.d_in + 1, dtype=factors.dtype)
+        for p in range(self.combos.shape[1]):
+            others = torch.cat([factors[..., :p], factors[..., p + 1:]], dim=-1).prod(-1)      # (N, F)
+            dphi.scatter_add_(2, self.combos[None, :, p:p + 1].expand(len(z), -1, 1), others[..., None])
+        values = factors.prod(-1) @ self.weights
+        return values, torch.einsum("nfd,fo->nod", dphi[..., 1:], self.weights)
+
+
+def polynomial_predictor(z: torch.Tensor, y: torch.Tensor, degree: int, ridge: float = 1e-8) -> Polynomial:
+    """Least-squares polynomial of total degree <= `degree` from z (N, D) to y (N, O).
 
     Why a polynomial: the space of polynomials of a given degree is closed under linear maps, so
     the least-squares fit of an equivariant target on symmetric data is itself (nearly)
-    equivariant, and it comes from one linear solve instead of a training loop. Its derivatives
-    are exact (autograd through the monomials). Monomials are products of `degree` entries of
-    [1, z], i.e. every monomial of degree <= `degree` once.
+    equivariant, and it comes from one linear solve instead of a training loop; its
+    derivatives are exact.
     """
-    d = z.shape[1]
-    combos = torch.combinations(torch.arange(d + 1), r=degree, with_replacement=True)   # (F, degree)
-
-    def features(zb):
-        ones = torch.ones_like(zb[:, :1])
-        return torch.cat([ones, zb], dim=1)[:, combos].prod(-1)
-
-    phi = features(z.double())
+    poly = Polynomial(z.shape[1], degree)
+    phi = poly.features(z)
     y = y.reshape(len(y), -1).double()
     gram = phi.T @ phi
     penalty = ridge * gram.diagonal().mean() * torch.eye(len(gram), dtype=gram.dtype)
-    weights = torch.linalg.solve(gram + penalty, phi.T @ y)                              # (F, O)
-    return lambda zb: features(zb.double()) @ weights
+    poly.weights = torch.linalg.solve(gram + penalty, phi.T @ y)                           # (F, O)
+    return poly

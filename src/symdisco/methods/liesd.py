@@ -197,7 +197,7 @@ class LieSD(DiscoveryMethod):
         parts = max(1, self.n_fits)
         budget = max(int(POLYNOMIAL_FLOPS / features ** 2), 2 * features) * parts
         idx = torch.randperm(len(z), generator=generator)[:budget]
-        return [dv.jacobian(dv.polynomial_predictor(z[part], targets[part], degree), anchors)
+        return [dv.polynomial_predictor(z[part], targets[part], degree).values_and_jacobian(anchors)
                 for part in idx.chunk(parts)]
 
     def _derivatives(self, dataset, z, targets, anchors, generator, scales_x, scales_y) -> list:

@@ -1,6 +1,6 @@
 """Time LieSD and LieGAN on nbody2, one CPU thread, in the same process; write JSON.
 
-LieSD (default MLP derivatives, and neighbour fits): seconds to its answer (fit of its small
+LieSD (default: derivatives "auto" = a cubic least-squares polynomial here; the MLP; neighbour fits): seconds to its answer (fit of its small
 networks included), the chosen k and the similarity, per seed. LieGAN (its defaults): seconds
 until its generators first reach similarity 0.99 (an oracle watching the truth through a
 callback, as in benchmarks/liegan_speed.py) and to its own answer. Wall and CPU seconds
@@ -50,7 +50,7 @@ def liesd_run(dataset, seed: int, **options) -> dict:
     cpu = time.process_time()
     result = LieSD(seed=seed, **options).fit(dataset, progress=False)
     return {"seed": seed, "seconds": result.seconds, "cpu_seconds": time.process_time() - cpu,
-            "chosen_k": result.extras["chosen_k"],
+            "chosen_k": result.extras["chosen_k"], "derivatives": result.extras["derivatives"],
             "similarity": result.similarity, "singular_values": result.extras["singular_values"],
             "gap": result.extras["gap"]}
 
@@ -64,7 +64,8 @@ def main():
     torch.set_num_threads(1)
     dataset = datasets.load("nbody2")
     liesd_run(dataset, 0)  # warm-up (imports, allocator), not counted
-    variants = {"mlp": {}, "neighbours": {"derivatives": "neighbours", "max_samples": 1000}}
+    variants = {"default": {}, "polynomial_1000_anchors": {"max_samples": 1000}, "mlp": {"derivatives": "mlp"},
+                "neighbours": {"derivatives": "neighbours", "max_samples": 1000}}
     liesd = {name: [liesd_run(dataset, s, **options) for s in range(args.seeds)] for name, options in variants.items()}
     liegan = [liegan_to_target(dataset, s) for s in range(args.liegan_seeds)]
 

@@ -162,12 +162,15 @@ def test_polynomial_fit_reproduces_a_polynomial_and_its_jacobian():
     assert torch.allclose(values, true_values, atol=1e-5) and torch.allclose(jac, true_jac, atol=1e-5)
     assert torch.allclose(torch.stack(dv.jacobian(fitted, probe)[1:]), jac[None], atol=1e-9)  # product rule = autograd
     assert dv.polynomial_degree(8) == 3 and dv.polynomial_degree(40) == 2 and dv.polynomial_degree(80) is None
+    assert dv.quartic_is_cheap(6) and not dv.quartic_is_cheap(7)
 
 
 def test_so3_on_two_vectors_needs_a_quartic_fit():
-    """A cubic fit of y(|a|^2, |b|^2, a.b) is a quadratic form kept by all of so(3,3); degree 4 is not."""
+    """A cubic fit of y(|a|^2, |b|^2, a.b) is a quadratic form kept by all of so(3,3); degree 4 is
+    not, and the defaults try both on 6 inputs and keep the one with fewer generators."""
     x, y, truth = sc.two_vectors_task(20000, np.random.default_rng(0))
-    quartic = LieSD(degree=4).fit(dataset(x, y, truth), progress=False)
+    quartic = LieSD().fit(dataset(x, y, truth), progress=False)
+    assert quartic.extras["degree"] == 4 and quartic.extras["derivatives"] == "polynomial"
     assert quartic.extras["chosen_k"] == 3 and quartic.similarity >= 0.95
     assert quartic.algebra.identify()[0] == "so(3)"
     assert LieSD(degree=3).fit(dataset(x, y, truth), progress=False).extras["chosen_k"] == 15

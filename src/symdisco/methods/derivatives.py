@@ -137,12 +137,20 @@ def polynomial_degree(d_in: int, max_features: int = MAX_POLYNOMIAL_FEATURES) ->
     Why not higher by default: on data whose law is not symmetric (Gaussian inputs, boosts) the
     least-squares projection onto higher degrees loses the symmetry (so(1,1): k = 0 at degree 4),
     while a low degree can have more symmetry than the target (SO(3) on two vectors: a cubic fit
-    is kept by so(3,3)); there `degree=4` separates them.
+    is kept by so(3,3)); there a quartic fit separates them, which LieSD also tries on few inputs.
     """
     for degree in (3, 2):
         if math.comb(d_in + degree, degree) <= max_features:
             return degree
     return None
+
+
+QUARTIC_FEATURES = 300
+"""A quartic fit is also tried (`LieSD._pick_degree`) while its monomials stay this few (<= 6 inputs)."""
+
+
+def quartic_is_cheap(d_in: int) -> bool:
+    return math.comb(d_in + 4, 4) <= QUARTIC_FEATURES
 
 
 class Polynomial:

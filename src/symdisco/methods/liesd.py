@@ -189,6 +189,23 @@ class LieSD(DiscoveryMethod):
             return ("polynomial", degree) if dataset.task in POLYNOMIAL_TASKS and degree else ("mlp", None)
         return self.derivatives, None
 
+    @staticmethod
+    def _pick_degree(degrees, spectra):
+        """Among polynomial fits of several degrees: of those whose spectrum shows a symmetry, the
+        one with the fewest generators (ties: the clearer gap); with k forced, the clearest gap at k.
+
+        Why: a low degree can have more symmetry than the target (a cubic fit of SO(3) on two
+        vectors is kept by so(3,3)), while a high one can lose a real symmetry when the data's
+        law is not symmetric (boosts of Gaussian points: k = 0 at degree 4).
+        """
+        pairs = list(zip(degrees, spectra))
+        if spectra[0].forced:
+            return max(pairs, key=lambda pair: pair[1].gap or 0.0)
+        showing = [pair for pair in pairs if pair[1].k > 0]
+        if not showing:
+            return pairs[-1]
+        return min(showing, key=lambda pair: (pair[1].k, -(pair[1].gap or 0.0)))
+
     def _polynomial_fits(self, z, targets, anchors, generator, degree: int) -> list:
         """One polynomial per disjoint part of the data (n_fits parts): their mean gives the
         derivatives, their disagreement the noise floor, as with the networks. Uses all the data
@@ -200,7 +217,7 @@ class LieSD(DiscoveryMethod):
         return [dv.polynomial_predictor(z[part], targets[part], degree).values_and_jacobian(anchors)
                 for part in idx.chunk(parts)]
 
-    def _derivatives(self, dataset, z, targets, anchors, generator, scales_x, scales_y) -> list:
+    def _derivatives(self, dataset, z, targets, anchors, generator, scales_x, scales_y, degree=None) -> list:
         """[(values (A, O), Jacobians (A, O, D))] at the anchors: one pair per independent fit."""
         if self.predictor is not None:
             fn = self._user_predictor(dataset, scales_x, scales_y)
@@ -208,9 +225,9 @@ class LieSD(DiscoveryMethod):
                 return [dv.jacobian(fn, anchors)]
             except RuntimeError:  # not differentiable by autograd (e.g. numpy inside)
                 return [dv.finite_difference_jacobian(fn, anchors)]
-        source, degree = self._source(dataset, z.shape[1])
+        source, auto_degree = self._source(dataset, z.shape[1])
         if source == "polynomial":
-            return self._polynomial_fits(z, targets, anchors, generator, degree)
+            return self._polynomial_fits(z, targets, anchors, generator, degree or auto_degree)
         if self.derivatives == "neighbours":
             if dataset.task == "unsupervised":
                 raise UserInputError("derivatives 'neighbours' needs targets; for unlabelled data use mlp")
@@ -298,10 +315,17 @@ class LieSD(DiscoveryMethod):
         if self.n_generators is not None and self.n_generators > basis.shape[0]:
             raise UserInputError(f"--generators {self.n_generators} exceeds the {basis.shape[0]} dimensions "
                                  "of the search space")
-        fits = self._derivatives(dataset, z, targets, z[anchors_idx], generator, scales_x, scales_y)
         blocks_z = z[anchors_idx].reshape(len(anchors_idx), -1, n)
-        gram, spread = self._grams(dataset, blocks_z, fits, basis)
-        spectrum = cf.solve(gram, self.n_generators, self.tolerance, self.min_gap, spread)
+        source, degree = (None, None) if self.predictor is not None else self._source(dataset, z.shape[1])
+        degrees = [degree]
+        if source == "polynomial" and self.degree is None and dv.quartic_is_cheap(z.shape[1]):
+            degrees = [4, degree]
+        spectra = []
+        for candidate in degrees:
+            fits = self._derivatives(dataset, z, targets, z[anchors_idx], generator, scales_x, scales_y, candidate)
+            gram, spread = self._grams(dataset, blocks_z, fits, basis)
+            spectra.append(cf.solve(gram, self.n_generators, self.tolerance, self.min_gap, spread))
+        degree, spectrum = self._pick_degree(degrees, spectra)
         coefficients = torch.as_tensor(spectrum.vectors[:, :spectrum.k].T)           # (k, p)
         found_z = torch.einsum("kp,pij->kij", coefficients, basis)
         found = cf.readable_basis(scales_x.to_user(found_z))
@@ -310,6 +334,8 @@ class LieSD(DiscoveryMethod):
                   "gap": spectrum.gap, "k_forced": spectrum.forced, "derivatives":
                   "predictor" if self.predictor is not None else self._source(dataset, z.shape[1])[0],
                   "constraint_samples": len(anchors_idx), "fitted_increments": increments}
+        if source == "polynomial":
+            extras["degree"] = degree
         if getattr(self, "fit_losses_", None):
             extras["fit_loss"] = self.fit_losses_[-1]
         self.spectrum_, self.scales_ = spectrum, scales_x

@@ -27,6 +27,8 @@ from .regularizers import nontrivial_penalty, orthogonality_penalty, sparsity_pe
 
 
 DEFAULT_EPOCHS = 30
+REFINE_LR_FACTOR = 0.25
+"""`init="liesd"` trains the generators at this fraction of lr_generator (see _fit_from_closed_form)."""
 """The epoch budget when none is given (raised for small data by `min_steps`)."""
 
 LORENTZ_OPTIONS = {"n_generators": 6, "epochs": 40, "law": NormalLaw(scale=0.2, learnable=False), "w_nontrivial": 1.0}
@@ -314,7 +316,11 @@ class LieGAN(DiscoveryMethod):
 
         closed = LieSD(n_generators=self.n_generators, seed=self.seed).fit(dataset, progress=False)
         options = self.get_params()
-        options.update(init=None, init_basis=closed.algebra.basis.float())
+        # refine, do not search again: a quarter of the generator's lr and no small-data step floor.
+        # At full lr for 3,000 steps the adversary walks off a 0.99 start on weakly visible symmetries
+        # (SO(3) on two 3-vectors, 6,000 samples: 0.98 at 500 steps, 0.78 at 3,000).
+        options.update(init=None, init_basis=closed.algebra.basis.float(),
+                       lr_generator=self.lr_generator * REFINE_LR_FACTOR, min_steps=1)
         main = LieGAN(**options)
         result = main.fit(dataset, **fit_options)
         self.symmetry_, self.discriminator_ = main.symmetry_, main.discriminator_

@@ -396,10 +396,10 @@ def _run_rotated_digits(out, **kwargs):
 
 
 def _pde_runner(equation):
-    def run_pde(out, **kwargs):
+    def run_pde(out, hardware=None, **kwargs):
         from symdisco.experiments.pde_solver import run_pde_solver
 
-        return run_pde_solver(out, equation=equation, **kwargs)
+        return run_pde_solver(out, equation=equation, hardware=hardware, **kwargs)
     return run_pde
 
 

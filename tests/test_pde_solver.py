@@ -68,3 +68,16 @@ def test_pde_solver_experiment_writes_its_table(tmp_path):
     assert [r["symmetry"] for r in rows] == ["none", "discovered", "true"]
     details = json.loads((tmp_path / "details.json").read_text())
     assert details["models"]["discovered"]["augmentations"] and (tmp_path / "table.md").is_file()
+
+
+def test_two_bases_of_one_span_sample_alike():
+    library = FieldLibrary(("t", "x", "u"), 2)
+    rows = np.array([library.expand(c) for c in ({"x": "1"}, {"x": "t", "u": "1"})])
+    mixed = np.array([[2.0, -1.0], [0.5, 3.0]]) @ rows
+    points = np.random.default_rng(1).normal(size=(300, 3))
+    x = -10 + 20 * np.arange(32) / 32
+    a = FlowAugmentation(rows, library, points, 0.05, x, 20.0, 0.5, seed=4)
+    b = FlowAugmentation(mixed, library, points, 0.05, x, 20.0, 0.5, seed=4)
+    u = torch.randn(3, 32)
+    for left, right in zip(a(u, u), b(u, u)):
+        torch.testing.assert_close(left, right, atol=1e-5, rtol=1e-5)

@@ -46,20 +46,22 @@ def grid_compatible(rows: np.ndarray, library: FieldLibrary) -> np.ndarray:
 
 
 def whitened_fields(rows: np.ndarray, library: FieldLibrary, points: np.ndarray):
-    """Field functions of a basis of span(rows) orthonormal in the data metric: the fields'
-    values at `points` (M, 3), each coordinate divided by its spread."""
+    """Field functions of a canonical basis of span(rows), orthonormal in the data metric (the
+    fields' values at `points` (M, 3), each coordinate divided by its spread): the eigenvectors
+    of that metric on the span, each scaled to unit size and signed by its largest
+    coefficient, so any two bases of one span give the same fields and the same draws."""
     if not len(rows):
         return []
     spread = points.std(axis=0) + 1e-12
-    values = []
-    for row in rows:
-        f = field_function(library.components(row))
-        values.append((f(points) / spread).ravel() / np.sqrt(len(points)))
-    values = np.array(values)
-    u, s, _ = np.linalg.svd(values, full_matrices=False)
-    keep = s > 1e-8 * s.max()
-    whitened = (u[:, keep] / s[keep]).T @ rows                  # rows of unit data-size
-    return [field_function(library.components(r)) for r in whitened]
+    q, _ = np.linalg.qr(np.asarray(rows, dtype=float).T)
+    q = q.T                                                     # orthonormal coefficient rows
+    values = np.array([(field_function(library.components(r))(points) / spread).ravel() for r in q])
+    values /= np.sqrt(len(points))
+    eigenvalues, vectors = np.linalg.eigh(values @ values.T)
+    keep = eigenvalues > 1e-12 * eigenvalues.max()
+    canonical = (vectors[:, keep] / np.sqrt(eigenvalues[keep])).T @ q
+    signs = np.sign(canonical[np.arange(len(canonical)), np.abs(canonical).argmax(axis=1)])
+    return [field_function(library.components(r)) for r in canonical * signs[:, None]]
 
 
 class FlowAugmentation:

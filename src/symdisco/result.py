@@ -28,6 +28,8 @@ def check_record(record, where: str) -> dict:
         raise UserInputError(f"{where}: not a symdisco result (expected a JSON object)")
     if not isinstance(record.get("method"), str):
         raise UserInputError(f"{where}: not a symdisco result (no 'method')")
+    if record.get("generators") == []:  # no generators: "no symmetry" is a valid result
+        return record
     try:
         generators = np.asarray(record.get("generators"), dtype=np.float64)
     except (TypeError, ValueError):

@@ -69,10 +69,11 @@ class _FixedSymmetry(nn.Module):
 
     def __init__(self, generator: torch.Tensor, eps: float):
         super().__init__()
-        self.generator, self.eps = generator.float(), eps
+        self.register_buffer("generator", generator.float())
+        self.eps = eps
 
     def forward(self, batch_size: int, rng: torch.Generator | None = None):
-        w = self.eps * torch.randn(batch_size, 1, generator=rng)
+        w = self.eps * torch.randn(batch_size, 1, generator=rng, device=self.generator.device)
         return group_elements(self.generator[None], w), w
 
 

@@ -12,12 +12,18 @@ import time
 
 from ..errors import UserInputError
 from .base import DiscoveryMethod
+from .knobs import Choice, Float, Int
 
 
 class AutoMethod(DiscoveryMethod):
     name = "auto"
     standardization = "none"  # the methods it runs standardise for themselves
     CLI_OPTIONS = {"confident_gap": (float, "auto: a closed-form gap at least this large is taken as it is")}
+    KNOBS = {"n_generators": Int(0, optional=True), "confident_gap": Float(1), "epochs": Int(1, optional=True),
+             "seed": Int(), "device": Choice("cpu", "cuda", "mps", "auto")}
+
+    KNOBS = {"n_generators": Int(1, optional=True), "confident_gap": Float(1), "epochs": Int(1, optional=True),
+             "seed": Int(), "device": Choice("cpu", "cuda", "mps", "auto")}
 
     def __init__(self, n_generators: int | None = None, *, confident_gap: float = 5.0, epochs: int | None = None,
                  seed: int = 0, device: str = "cpu"):
@@ -27,7 +33,7 @@ class AutoMethod(DiscoveryMethod):
         self.seed = seed
         self.device = device
 
-    def fit(self, dataset, *, out=None, progress: bool = True):
+    def fit(self, dataset, *, out=None, progress: bool = True, hardware=None):
         from .liegan import LieGAN
         from .liesd import LieSD
 
@@ -51,7 +57,7 @@ class AutoMethod(DiscoveryMethod):
         if closed is not None and closed.algebra.k == k and dataset.action != "image":
             init = closed.algebra.basis.float()
         result = LieGAN(n_generators=k, epochs=self.epochs, init_basis=init, seed=self.seed,
-                        device=self.device).fit(dataset, out=out, progress=progress)
+                        device=self.device).fit(dataset, out=out, progress=progress, hardware=hardware)
         result.extras["auto"] = {"used": "liegan", "why": why, "started_from_closed_form": init is not None}
         if closed is not None:
             result.extras["closed_form"] = {k_: closed.extras[k_] for k_ in ("singular_values", "gap", "chosen_k")}

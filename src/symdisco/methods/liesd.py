@@ -19,6 +19,7 @@ from ..errors import UserInputError
 from . import closed_form as cf
 from . import derivatives as dv
 from .base import DiscoveryMethod, check_option
+from .knobs import Anything, Choice, Float, Int
 
 SOURCES = ("mlp", "neighbours")
 MAX_FULL_DIM = 32
@@ -64,9 +65,20 @@ class LieSD(DiscoveryMethod):
         "min_gap": (float, "liesd: smallest ratio of singular values that separates symmetries"),
     }
 
+    KNOBS = {
+        "n_generators": Int(0, optional=True), "derivatives": Choice(*SOURCES), "predictor": Anything(),
+        "parameterization": Choice("auto", "full", "blocks", "subspace"), "span": Anything(),
+        "max_samples": Int(1), "fit_samples": Int(1), "fit_steps": Int(1), "epochs": Int(1, optional=True),
+        "hidden": Int(1), "layers": Int(1), "lr": Float(0, strict=True), "batch_size": Int(1), "n_fits": Int(1),
+        "score_noise": Float(0, strict=True), "n_neighbours": Int(2, optional=True),
+        "tolerance": Float(0, 1, strict=True), "min_gap": Float(1), "seed": Int(),
+        "device": Choice("cpu", "cuda", "mps", "auto"),
+    }
+
     def __init__(self, n_generators: int | None = None, *, derivatives: str = "mlp", predictor=None,
                  parameterization: str = "auto", span=None, max_samples: int = 2000, fit_samples: int = 4000,
-                 fit_steps: int = 400, hidden: int = 64, layers: int = 2, lr: float = 1e-2, batch_size: int = 1000,
+                 fit_steps: int = 400, epochs: int | None = None, hidden: int = 64, layers: int = 2,
+                 lr: float = 1e-2, batch_size: int = 1000,
                  n_fits: int = 2, score_noise: float = 0.1, n_neighbours: int | None = None,
                  tolerance: float = cf.NULL_TOLERANCE, min_gap: float = cf.MIN_GAP,
                  seed: int = 0, device: str = "cpu"):
@@ -78,6 +90,7 @@ class LieSD(DiscoveryMethod):
         self.max_samples = max_samples
         self.fit_samples = fit_samples
         self.fit_steps = fit_steps
+        self.epochs = epochs
         self.hidden = hidden
         self.layers = layers
         self.lr = lr
@@ -126,7 +139,8 @@ class LieSD(DiscoveryMethod):
             loss = dv.regression_loss
         idx = torch.randperm(len(z), generator=generator)[:self.fit_samples]
         fit_targets = None if targets is None else targets[idx] if targets.dtype == torch.long else targets[idx].float()
-        self.fit_losses_ = dv.fit_network(model, loss, z[idx].float(), fit_targets, steps=self.fit_steps,
+        steps = self.fit_steps if self.epochs is None else self.epochs * -(-len(idx) // self.batch_size)
+        self.fit_losses_ = dv.fit_network(model, loss, z[idx].float(), fit_targets, steps=steps,
                                           lr=self.lr, batch_size=self.batch_size, seed=seed)
         if dataset.task == "classification":
             return lambda zb: torch.log_softmax(model(zb.float()), dim=-1).double()
@@ -210,7 +224,9 @@ class LieSD(DiscoveryMethod):
                 spread += sum(cf.gram(c - mean, basis) for c in each) / (len(each) * (len(each) - 1))
         return gram, spread
 
-    def fit(self, dataset: SymmetryDataset, *, out=None, progress: bool = True) -> "SymmetryResult":  # noqa: F821
+    def fit(self, dataset: SymmetryDataset, *, out=None, progress: bool = True,
+            hardware=None) -> "SymmetryResult":  # noqa: F821
+        """Closed form on the CPU (`hardware` is accepted for the common interface and not used)."""
         start = time.perf_counter()
         self.fit_losses_ = None
         check_option("derivatives", self.derivatives, SOURCES)

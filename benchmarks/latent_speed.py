@@ -186,7 +186,9 @@ def main(argv=None):
                              "wall": [round(w, 1) for w in walls], "cpu": [round(c, 1) for c in cpus]}
         report["quality"] = quality(result)
         report["meets_target"] = statistics.median(cpus) <= 60
+        atomic_write_json(args.out, report)  # after every stage: a long run keeps what it has
         report["step_seconds_median"] = step_times(data)
+        atomic_write_json(args.out, report)
         _, wall, cpu, profiler = run(path, Path(folder) / "profiled", profile=True)
         report["profile"] = {"wall_seconds": round(wall, 1), "cpu_seconds": round(cpu, 1),
                              **breakdown(profiler)}

@@ -113,7 +113,7 @@ def cases(files: dict, tmp: Path, quick: bool) -> list[dict]:
              setup="checkpoint:garbage"),
         dict(name="torn_loss_log", argv=[nb, *BLOCKS, *short], expected="exit 0", owner="engine",
              setup="losses:torn"),
-        dict(name="second_run_on_same_out", argv=[nb, *BLOCKS, "--epochs", "3"], owner="engine",
+        dict(name="second_run_on_same_out", argv=[nb, *BLOCKS, "--epochs", "30"], owner="engine",
              setup="concurrent"),
         # report (structure's branch)
         dict(name="report_result_without_method", command="report", argv=[], owner="structure",

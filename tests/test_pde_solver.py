@@ -7,7 +7,7 @@ import torch
 
 import symdisco.datasets as datasets
 from symdisco.datasets.pde import spectral_derivative
-from symdisco.experiments.pde_solver import grid_compatible, make_augmentation
+from symdisco.experiments.pde_solver import FlowAugmentation, grid_compatible
 from symdisco.lie.flows import field_function, flow_points, transform_solution
 from symdisco.lie.vector_fields import FieldLibrary
 
@@ -48,9 +48,10 @@ def test_grid_compatible_part_and_augmentation_keep_shapes():
     compatible = grid_compatible(rows, library)
     assert compatible.shape[0] == 2                                   # scaling dropped
     assert np.abs(compatible[:, [k for k, n in enumerate(library.column_names()) if "x d/dx" in n]]).max() < 1e-9
-    fields = [field_function(library.components(r)) for r in compatible]
     x = -10 + 20 * np.arange(32) / 32
-    augment = make_augmentation(fields, 0.05, x, 20.0, 0.5, seed=0)
+    points = np.random.default_rng(0).normal(size=(200, 3))
+    augment = FlowAugmentation(compatible, library, points, 0.05, x, 20.0, 0.5, seed=0)
+    assert len(augment.fields) == 2 and augment.basis.shape == compatible.shape
     xb, yb = torch.randn(4, 32), torch.randn(4, 32)
     ax, ay = augment(xb, yb)
     assert ax.shape == xb.shape and ay.dtype == yb.dtype and not torch.allclose(ax, xb)
@@ -67,3 +68,16 @@ def test_pde_solver_experiment_writes_its_table(tmp_path):
     assert [r["symmetry"] for r in rows] == ["none", "discovered", "true"]
     details = json.loads((tmp_path / "details.json").read_text())
     assert details["models"]["discovered"]["augmentations"] and (tmp_path / "table.md").is_file()
+
+
+def test_two_bases_of_one_span_sample_alike():
+    library = FieldLibrary(("t", "x", "u"), 2)
+    rows = np.array([library.expand(c) for c in ({"x": "1"}, {"x": "t", "u": "1"})])
+    mixed = np.array([[2.0, -1.0], [0.5, 3.0]]) @ rows
+    points = np.random.default_rng(1).normal(size=(300, 3))
+    x = -10 + 20 * np.arange(32) / 32
+    a = FlowAugmentation(rows, library, points, 0.05, x, 20.0, 0.5, seed=4)
+    b = FlowAugmentation(mixed, library, points, 0.05, x, 20.0, 0.5, seed=4)
+    u = torch.randn(3, 32)
+    for left, right in zip(a(u, u), b(u, u)):
+        torch.testing.assert_close(left, right, atol=1e-5, rtol=1e-5)

@@ -105,8 +105,7 @@ def obtain_discovery(dataset, out: Path, *, result=None, discover="liegan", n_ge
     cache = out / "discovery"
     if (cache / "result.json").is_file():
         loaded = SymmetryResult.load(cache)
-        wanted = discover if discover != "liegan" else "liegan"
-        if loaded.method == wanted or (discover == "perturbed" and loaded.method == "perturbed-truth"):
+        if loaded.method == discover or (discover == "perturbed" and loaded.method == "perturbed-truth"):
             return loaded, f"{cache} (cached)"
     if discover == "perturbed":
         truth = dataset.ground_truth
@@ -123,14 +122,14 @@ def obtain_discovery(dataset, out: Path, *, result=None, discover="liegan", n_ge
                                                 "scale": [1.0] * basis.shape[0]},
                                action=dataset.x_action().describe())
         found.similarity = found.similarity_to(truth)
-    elif discover == "liegan":
+    else:  # any discovery method by name (liegan, liesd, auto, ...); LieGAN gets `liegan_options`
         from symdisco import methods
 
-        cls = methods.get("liegan")
-        knobs = {"n_generators": n_generators, "seed": seed, "device": device, **(liegan_options or {})}
+        cls = methods.get(discover)
+        knobs = {"n_generators": n_generators, "seed": seed, **(liegan_options if discover == "liegan" else {})}
+        if discover == "liegan":
+            knobs["device"] = device
         found = cls(**knobs).fit(dataset, out=cache, progress=progress, hardware=hardware)
-    else:
-        raise UserInputError(f"discover must be 'liegan' or 'perturbed'; got {discover!r}")
     try:
         found.save(cache)
     except Exception:  # plotting trouble must not lose the run: keep the JSON contract at least
@@ -396,10 +395,10 @@ def _run_rotated_digits(out, **kwargs):
 
 
 def _pde_runner(equation):
-    def run_pde(out, **kwargs):
+    def run_pde(out, hardware=None, **kwargs):
         from symdisco.experiments.pde_solver import run_pde_solver
 
-        return run_pde_solver(out, equation=equation, **kwargs)
+        return run_pde_solver(out, equation=equation, hardware=hardware, **kwargs)
     return run_pde
 
 

@@ -22,7 +22,7 @@ import torch
 
 from symdisco import datasets
 from symdisco.errors import UserInputError
-from symdisco.lie.flows import field_function, flow_points, transform_solution
+from symdisco.lie.flows import field_function, transform_solution
 from symdisco.lie.vector_fields import FieldLibrary
 from symdisco.methods.lienlsd import LieNLSD
 from symdisco.models.fno import FNO1d
@@ -46,41 +46,50 @@ def grid_compatible(rows: np.ndarray, library: FieldLibrary) -> np.ndarray:
 
 
 def whitened_fields(rows: np.ndarray, library: FieldLibrary, points: np.ndarray):
-    """Field functions of a basis of span(rows) orthonormal in the data metric: the fields'
-    values at `points` (M, 3), each coordinate divided by its spread."""
+    """Field functions of a canonical basis of span(rows), orthonormal in the data metric (the
+    fields' values at `points` (M, 3), each coordinate divided by its spread): the eigenvectors
+    of that metric on the span, each scaled to unit size and signed by its largest
+    coefficient, so any two bases of one span give the same fields and the same draws."""
     if not len(rows):
         return []
     spread = points.std(axis=0) + 1e-12
-    values = []
-    for row in rows:
-        f = field_function(library.components(row))
-        values.append((f(points) / spread).ravel() / np.sqrt(len(points)))
-    values = np.array(values)
-    u, s, _ = np.linalg.svd(values, full_matrices=False)
-    keep = s > 1e-8 * s.max()
-    whitened = (u[:, keep] / s[keep]).T @ rows                  # rows of unit data-size
-    return [field_function(library.components(r)) for r in whitened]
+    q, _ = np.linalg.qr(np.asarray(rows, dtype=float).T)
+    q = q.T                                                     # orthonormal coefficient rows
+    values = np.array([(field_function(library.components(r))(points) / spread).ravel() for r in q])
+    values /= np.sqrt(len(points))
+    eigenvalues, vectors = np.linalg.eigh(values @ values.T)
+    keep = eigenvalues > 1e-12 * eigenvalues.max()
+    canonical = (vectors[:, keep] / np.sqrt(eigenvalues[keep])).T @ q
+    signs = np.sign(canonical[np.arange(len(canonical)), np.abs(canonical).argmax(axis=1)])
+    return [field_function(library.components(r)) for r in canonical * signs[:, None]]
 
 
-def make_augmentation(fields, dt: float, x: np.ndarray, length: float, strength: float, seed: int):
-    """augment(u_now, u_next) for torch batches: both flowed as one two-step solution."""
-    rng = np.random.default_rng(seed)
-    t = np.array([0.0, dt])
+class FlowAugmentation:
+    """augment(u_now, u_next) for torch batches: both flowed as one two-step solution by
+    exp(sum_i e_i v_i), e ~ N(0, strength^2) drawn from `generator` (the training engine sets
+    it to the run's generator, so a resumed run draws the same); `basis` (the fields'
+    coefficient rows) identifies the augmentation in the run's fingerprint."""
 
-    def augment(xb: torch.Tensor, yb: torch.Tensor):
-        if not fields:
+    def __init__(self, rows: np.ndarray, library: FieldLibrary, points: np.ndarray, dt: float,
+                 x: np.ndarray, length: float, strength: float, seed: int = 0):
+        self.fields = whitened_fields(rows, library, points)
+        self.basis = torch.as_tensor(np.asarray(rows, dtype=np.float64))
+        self.t, self.x, self.length, self.strength = np.array([0.0, dt]), x, length, strength
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __call__(self, xb: torch.Tensor, yb: torch.Tensor):
+        if not self.fields:
             return xb, yb
-        pair = torch.stack([xb, yb], dim=1).double().numpy()
-        eps = rng.normal(0.0, strength, size=(len(pair), len(fields)))
+        pair = torch.stack([xb, yb], dim=1).detach().cpu().double().numpy()
+        eps = (self.strength * torch.randn(len(pair), len(self.fields), generator=self.generator,
+                                           device=self.generator.device)).cpu().double().numpy()
 
         def combined(z):
-            return sum(eps[:, None, None, i, None] * f(z) for i, f in enumerate(fields))
+            return sum(eps[:, None, None, i, None] * f(z) for i, f in enumerate(self.fields))
 
-        moved = transform_solution(pair, t, x, length, combined, np.ones(len(pair)))
-        moved = torch.from_numpy(moved).to(xb.dtype)
+        moved = transform_solution(pair, self.t, self.x, self.length, combined, np.ones(len(pair)))
+        moved = torch.from_numpy(moved).to(device=xb.device, dtype=xb.dtype)
         return moved[:, 0], moved[:, 1]
-
-    return augment
 
 
 def unrolled_error(model, trajectories: torch.Tensor) -> float:
@@ -105,7 +114,7 @@ def _rows(records, library: FieldLibrary) -> np.ndarray:
 
 
 def run_pde_solver(out: Path, *, equation: str = "burgers", epochs=None, seed: int = 0, device="cpu",
-                   progress: bool = True, result=None, n_train: int = 6, n_test: int = 16, steps: int = 41,
+                   progress: bool = True, result=None, hardware=None, n_train: int = 6, n_test: int = 16, steps: int = 41,
                    dt: float = 0.05, grid: int = 64, strength: float = 0.5, lr: float = 3e-3,
                    batch_size: int = 32, width: int = 24, modes: int = 12, **data_options):
     """Rows (model FNO, symmetry none/discovered/true, metric unrolled_rel_l2) and details."""
@@ -145,13 +154,17 @@ def run_pde_solver(out: Path, *, equation: str = "burgers", epochs=None, seed: i
                          "strength": strength, "models": {}}
     for name, span in (("none", None), ("discovered", discovered), ("true", truth)):
         compatible = grid_compatible(span, library) if span is not None else np.zeros((0, library.n_columns))
-        fields = whitened_fields(compatible, library, points)
-        torch.manual_seed(seed)
-        model = FNO1d(modes=modes, width=width)
-        augment = make_augmentation(fields, dt, x, length, strength, seed) if fields else None
-        seconds = fit(model, pairs_x, pairs_y, torch.nn.functional.mse_loss, epochs=epochs,
-                      batch_size=batch_size, lr=lr, seed=seed, augment=augment, progress=progress,
-                      desc=f"FNO ({name})", device="cpu")
+        augment = FlowAugmentation(compatible, library, points, dt, x, length, strength, seed) \
+            if len(compatible) else None
+
+        def build(rng):
+            torch.manual_seed(seed)                                # the same start for all three
+            return FNO1d(modes=modes, width=width)
+
+        model, seconds = fit(build, pairs_x, pairs_y, torch.nn.functional.mse_loss, epochs=epochs,
+                             batch_size=batch_size, lr=lr, seed=seed, augment=augment, progress=progress,
+                             desc=f"FNO ({name})", hardware=hardware)
+        model = model.cpu().eval()
         error = unrolled_error(model, test)
         rows.append(_row("FNO", name, "unrolled_rel_l2", error))
         details["models"][name] = {"unrolled_rel_l2": error, "train_seconds": round(seconds, 2),

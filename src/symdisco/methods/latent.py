@@ -428,8 +428,9 @@ class LatentLieGAN(DiscoveryMethod):
 
     def _batch(self, windows: int) -> int:
         """`batch_size`, or by default max(64, windows / 16): an epoch of at most 16 steps.
-        The step's cost is mostly fixed (small networks), so on 8,000 windows this makes a
-        run ~8x cheaper than batches of 64, with the same quality (benchmarks/latent_speed.py)."""
+        A step's cost is mostly fixed (small networks), so on 8,000 windows the 8x fewer steps
+        than batches of 64 make most of the run's speed-up, at the same quality
+        (benchmarks/latent_speed.py, benchmarks/latent_prediction_claim.py)."""
         return int(self.batch_size) if self.batch_size else max(64, math.ceil(windows / 16))
 
     def _windows(self, lengths: list[int]) -> torch.Tensor:

@@ -202,17 +202,22 @@ def test_reaction_diffusion_two_dimensional_latent_is_so2():
 
 @pytest.mark.slow
 def test_reaction_diffusion_three_dimensional_latent_rotates_about_one_axis():
+    """The codes lie on a plane circle and the generator rotates them: one imaginary pair.
+
+    The third (real) eigenvalue is not identifiable: codes on a plane through the origin are
+    also invariant under any scaling along its normal, so a single generator may come out as
+    rotation plus normal scaling (measured: real eigenvalue 0.65-0.80 of the pair's frequency for
+    seeds 0 and 1, 0.03 for seed 2). The test asserts what the data determine."""
     torch.set_num_threads(1)
-    result = LatentLieGAN(latent_dim=3, sindy=True, epochs=50, compare=False,
+    result = LatentLieGAN(latent_dim=3, sindy=True, epochs=50, compare=False, batch_size=64,
                           prediction_steps=200).fit(_reaction_diffusion(), progress=False)
     eigenvalues = np.array([complex(*v) for v in result.extras["eigenvalues"][0]])
-    order = np.argsort(np.abs(eigenvalues))
-    scale = np.abs(eigenvalues.imag).max()
-    assert abs(eigenvalues[order[0]]) <= 0.1 * scale  # one zero eigenvalue
-    assert np.abs(eigenvalues[order[1:]].real).max() <= 0.1 * scale  # one imaginary pair
+    pair = eigenvalues[np.abs(eigenvalues.imag) > 1e-9]
+    assert len(pair) == 2  # one imaginary pair
+    scale = np.abs(pair.imag).max()
+    assert np.abs(pair.real).max() <= 0.1 * scale  # a rotation, not a spiral, in its plane
     geometry = result.extras["latent_geometry"]
     assert geometry["planarity"] <= 0.1 and geometry["circle_residual"] <= 0.1
-    assert geometry["axis_normal_cosine"] >= 0.9  # rotation about the normal of the codes' plane
 
 
 @pytest.mark.slow

@@ -185,7 +185,8 @@ def main(argv=None):
                              "cpu_median": round(statistics.median(cpus), 1),
                              "wall": [round(w, 1) for w in walls], "cpu": [round(c, 1) for c in cpus]}
         report["quality"] = quality(result)
-        report["meets_target"] = statistics.median(cpus) <= 60
+        # the target is wall time on 2 cores; with one thread, CPU time is the load-proof stand-in
+        report["meets_target"] = (statistics.median(cpus) if args.threads == 1 else statistics.median(walls)) <= 60
         atomic_write_json(args.out, report)  # after every stage: a long run keeps what it has
         report["step_seconds_median"] = step_times(data)
         atomic_write_json(args.out, report)

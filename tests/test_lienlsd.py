@@ -83,3 +83,13 @@ def test_result_json_and_errors(tmp_path):
         LieNLSD().fit(datasets.load("nbody2"), progress=False)
     with pytest.raises(UserInputError, match="degree"):
         LieNLSD(degree=0)
+
+
+def test_cli_prints_the_equation_and_the_vector_fields(tmp_path, capsys):
+    from symdisco.cli import main
+
+    assert main(["discover", "burgers", "--method", "lienlsd", "--quiet", "--out", str(tmp_path / "run"),
+                 "-D", "trajectories=4", "-D", "seed=2"]) == 0
+    printed = capsys.readouterr().out
+    assert "u_t = " in printed and "vector fields:" in printed
+    assert "2 t d/dt + x d/dx - u d/du" in printed  # Burgers' scaling, as the textbook writes it

@@ -249,8 +249,19 @@ def cmd_discover(args) -> int:
             return 0
         result.save(out)
     print(result)
+    _print_readable_extras(result.extras)
     print(f"wrote {out / 'result.json'}")
     return 0
+
+
+def _print_readable_extras(extras: dict) -> None:
+    """What a person reads before any matrix: discovered equations and vector fields."""
+    equations = extras.get("equation") or extras.get("equations")
+    if equations:
+        print("equation(s):", *([equations] if isinstance(equations, str) else equations), sep="\n  ")
+    fields = extras.get("vector_fields")
+    if fields:
+        print("vector fields:", *(f.get("text", "") for f in fields), sep="\n  ")
 
 
 def cmd_report(args) -> int:

@@ -39,6 +39,19 @@ def check_record(record, where: str) -> dict:
     return record
 
 
+def read_record(directory) -> dict:
+    """DIR/result.json as stored, checked by `check_record`; a missing or unreadable file is
+    one UserInputError naming it."""
+    path = Path(directory) / "result.json"
+    if not path.is_file():
+        raise UserInputError(f"{path}: no result.json here (run `symdisco discover` first)")
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise UserInputError(f"{path}: not a symdisco result ({exc})") from None
+    return check_record(record, str(path))
+
+
 @dataclass
 class SymmetryResult:
     """The discovered Lie algebra plus how it was found; `save` writes the result.json contract."""
@@ -107,14 +120,8 @@ class SymmetryResult:
 
     @classmethod
     def load(cls, directory) -> "SymmetryResult":
-        path = Path(directory) / "result.json"
-        if not path.is_file():
-            raise UserInputError(f"{path}: no result.json here (run `symdisco discover` first)")
-        try:
-            record = json.loads(path.read_text())
-        except (OSError, ValueError) as exc:
-            raise UserInputError(f"{path}: not a symdisco result ({exc})") from None
-        generators = np.asarray(check_record(record, str(path))["generators"], dtype=np.float64)
+        record = read_record(directory)
+        generators = np.asarray(record["generators"], dtype=np.float64)
         if generators.size == 0:  # no generators: JSON's [] forgets n, generators.npy keeps (0, n, n)
             stored = Path(directory) / "generators.npy"
             generators = np.load(stored) if stored.is_file() else np.zeros((0, 1, 1))

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import UserInputError
-from .result import check_record
+from .result import read_record
 
 
 def _read_history(directory: Path) -> list[dict]:
@@ -39,14 +39,7 @@ def load_run(directory) -> dict:
     present, as the record's `verify`); UserInputError when DIR/result.json is missing or
     not a result."""
     directory = Path(directory)
-    path = directory / "result.json"
-    if not path.is_file():
-        raise UserInputError(f"{path}: no result.json here (run `symdisco discover` first)")
-    try:
-        record = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise UserInputError(f"{path}: not a symdisco result ({exc})") from None
-    record = check_record(record, str(path))
+    record = read_record(directory)
     verify_path = directory / "verify.json"          # what `symdisco verify DIR` leaves
     if record.get("verify") is None and verify_path.is_file():
         try:

@@ -429,15 +429,7 @@ def load_file(path, x_key="x", y_key="y", *, task=None, action=None, block_dim=N
     if _ACTION_NDIM[action] != x.ndim:
         raise _fail(path, f"action {action!r} needs x of {_ACTION_NDIM[action]} dimensions; "
                           f"{x_key_name!r} has shape {_shape(x)}")
-    action_options = {}
-    if action == "blocks":
-        if block_dim is None:
-            raise _fail(path, "action 'blocks' needs block_dim (the size of each block)")
-        block_dim = _number(path, "block_dim", block_dim)
-        if x.shape[1] % block_dim:
-            raise _fail(path, f"block_dim={block_dim} does not divide the {x.shape[1]} "
-                              f"features of {x_key_name!r}")
-        action_options["block_dim"] = block_dim
+    action_options = _block_options(path, action, block_dim, x, x_key_name)
     metadata["keys"] = {"x": x_key_name, "y": y_key}
     return SymmetryDataset(name=name or printable(path.name), x=x, y=y, x_test=x_test, y_test=y_test,
                            task=task, action=action, action_options=action_options,
@@ -508,15 +500,7 @@ def _trajectory_dataset(path, arrays, present, x_key, y_key, x_key_name, metadat
     if action is None or _ACTION_NDIM[action] != x.ndim:
         raise _fail(path, f"samples of shape {list(x.shape[1:])} fit no action; "
                           f"expected (d,), (points, dims) or (C, H, W)")
-    action_options = {}
-    if action == "blocks":
-        if block_dim is None:
-            raise _fail(path, "action 'blocks' needs block_dim (the size of each block)")
-        block_dim = _number(path, "block_dim", block_dim)
-        if x.shape[1] % block_dim:
-            raise _fail(path, f"block_dim={block_dim} does not divide the {x.shape[1]} "
-                              f"features of {x_key_name!r}")
-        action_options["block_dim"] = block_dim
+    action_options = _block_options(path, action, block_dim, x, x_key_name)
     metadata.update(read["metadata"])
     metadata["keys"] = {"x": x_key_name, "y": y_key}
     summary = read["metadata"]["time_series"]
@@ -527,3 +511,16 @@ def _trajectory_dataset(path, arrays, present, x_key, y_key, x_key_name, metadat
                                        f"train, {summary['test_trajectories']} test, "
                                        f"{summary['steps']} steps of dt={summary['dt']}",
                            metadata=metadata)
+
+
+def _block_options(path, action, block_dim, x, x_key_name) -> dict:
+    """The action's options: for "blocks", a block size that divides the features."""
+    if action != "blocks":
+        return {}
+    if block_dim is None:
+        raise _fail(path, "action 'blocks' needs block_dim (the size of each block)")
+    block_dim = _number(path, "block_dim", block_dim)
+    if x.shape[1] % block_dim:
+        raise _fail(path, f"block_dim={block_dim} does not divide the {x.shape[1]} "
+                          f"features of {x_key_name!r}")
+    return {"block_dim": block_dim}

@@ -101,6 +101,24 @@ def breakdown(profiler) -> dict:
                                "seconds": round(v[2], 2)} for k, v in top]}
 
 
+class _Run:
+    """The engine's Run as far as a training step uses it: optimisers, rng, backward, step."""
+
+    def __init__(self, optimizers: dict, rng: torch.Generator):
+        self.optimizers, self.rng = optimizers, rng
+
+    def backward(self, loss, **kwargs):
+        loss.backward(**kwargs)
+
+    def zero_grad(self, *names):
+        for name in names or self.optimizers:
+            self.optimizers[name].zero_grad(set_to_none=True)
+
+    def step(self, *names):
+        for name in names:
+            self.optimizers[name].step()
+
+
 def step_times(data, repeats: int = 60) -> dict:
     """Median seconds of one training step (batch 64, SINDy and GAN on) with the rates by
     torch.func.jvp (before) and by layer-by-layer tangents (now)."""
@@ -126,12 +144,12 @@ def step_times(data, repeats: int = 60) -> dict:
         try:
             rng = torch.Generator().manual_seed(0)
             modules = method._build(c.shape[1], rng, True)
-            optimizers = {k: torch.optim.Adam(m.parameters(), lr=1e-3) for k, m in modules.items()}
+            run = _Run({k: torch.optim.Adam(m.parameters(), lr=1e-3) for k, m in modules.items()}, rng)
             seconds = []
             for i in range(repeats):
                 idx = windows[torch.randint(len(windows), (64,), generator=rng)]
                 start = time.perf_counter()
-                method._step(modules, optimizers, c[idx], dc[idx], True, True, rng)
+                method._step(modules, run, c[idx], dc[idx], True, True)
                 seconds.append(time.perf_counter() - start)
             timings[name] = statistics.median(seconds[5:])
         finally:

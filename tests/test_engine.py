@@ -323,36 +323,46 @@ def _similarity(out):
     return json.loads((Path(out) / "result.json").read_text())["similarity"]
 
 
+DDP_RUNS = {
+    "liegan": ["discover", "nbody2", "--epochs", "2", "--quiet", "--seed", "0"],
+    "latent": ["discover", "lotka-volterra", "-D", "trajectories=6", "-D", "steps=100", "--method", "latent",
+               "--epochs", "2", "--quiet", "--compare", "false"],
+}
+
+
+@pytest.fixture(scope="module")
+def single_process_runs(tmp_path_factory):
+    """The one-process reference of each DDP run, computed once for both launchers."""
+    root = tmp_path_factory.mktemp("single")
+    for name, args in DDP_RUNS.items():
+        done = _cli(*args, "--out", str(root / name))
+        assert done.returncode == 0, done.stderr
+    return root
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("launcher", ["fabric", "torchrun"])
-def test_two_cpu_processes_match_one(tmp_path, launcher):
+def test_two_cpu_processes_match_one(tmp_path, launcher, single_process_runs):
     """DDP on CPU (gloo): LieGAN and the latent method with 2 processes, against 1."""
-    liegan = ["discover", "nbody2", "--epochs", "2", "--quiet", "--seed", "0"]
-    latent = ["discover", "lotka-volterra", "-D", "trajectories=6", "-D", "steps=100", "--method", "latent",
-              "--epochs", "2", "--quiet", "--compare", "false"]
-    for name, args in (("liegan", liegan), ("latent", latent)):
-        single = _cli(*args, "--out", str(tmp_path / f"{name}-1"))
-        assert single.returncode == 0, single.stderr
+    for name, args in DDP_RUNS.items():
+        out = tmp_path / name
         if launcher == "fabric":
-            multi = _cli(*args, "--out", str(tmp_path / f"{name}-2"), "--accelerator", "cpu", "--devices", "2",
-                         "--strategy", "ddp")
+            multi = _cli(*args, "--out", str(out), "--accelerator", "cpu", "--devices", "2", "--strategy", "ddp")
         else:
             multi = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
                                     "--master_port", str(29500 + os.getpid() % 1000), "-m", "symdisco", *args,
-                                    "--out", str(tmp_path / f"{name}-2")],
-                                   capture_output=True, text=True, env=_env(), timeout=300)
+                                    "--out", str(out)], capture_output=True, text=True, env=_env(), timeout=300)
         assert multi.returncode == 0, multi.stderr[-2000:]
-        one = json.loads((tmp_path / f"{name}-1" / "result.json").read_text())
-        two = json.loads((tmp_path / f"{name}-2" / "result.json").read_text())
+        one = json.loads((single_process_runs / name / "result.json").read_text())
+        two = json.loads((out / "result.json").read_text())
         assert np.asarray(two["generators"]).shape == np.asarray(one["generators"]).shape
         if name == "liegan":
             assert two["similarity"] > 0.9 and abs(two["similarity"] - one["similarity"]) < 0.05
         else:
             ratio = two["reconstruction_relative_mse"] / one["reconstruction_relative_mse"]
             assert 0.5 < ratio < 2.0, (one["reconstruction_relative_mse"], two["reconstruction_relative_mse"])
-        rows = [json.loads(line) for line in (tmp_path / f"{name}-2" / f"{'latent_' if name == 'latent' else ''}"
-                                                                     f"losses.jsonl").read_text().splitlines()]
-        assert [r["epoch"] for r in rows] == [0, 1]  # one log, written by rank 0 only
+        log = out / ("latent_losses.jsonl" if name == "latent" else "losses.jsonl")
+        assert [json.loads(line)["epoch"] for line in log.read_text().splitlines()] == [0, 1]  # rank 0 only
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")

@@ -74,7 +74,7 @@ def _hardware_flags(parser) -> None:
                             "process count)")
     group.add_argument("--strategy", default=None, help="auto (one device) or ddp (one process per device)")
     group.add_argument("--num-nodes", type=int, default=None, metavar="N", help="machines (SLURM, torchrun)")
-    group.add_argument("--precision", default=None, help="32-true (default), 64-true, bf16-mixed, 16-mixed")
+    group.add_argument("--precision", default=None, help="32-true (default), bf16-mixed, 16-mixed (autocast)")
     group.add_argument("--logger", default=None, choices=["csv", "tensorboard"],
                        help="also log the losses through Fabric's logger into DIR/logs")
 
@@ -242,7 +242,9 @@ def cmd_discover(args) -> int:
         hardware.fabric()  # launches the other processes (--devices N --strategy ddp)
         if args.restart and rank0:
             set_aside_run(out)
-        result = method.fit(dataset, out=out, progress=not args.quiet, hardware=hardware)
+        takes_hardware = "hardware" in inspect.signature(method.fit).parameters  # closed-form methods do not train
+        result = method.fit(dataset, out=out, progress=not args.quiet, **({"hardware": hardware} if takes_hardware
+                                                                           else {}))
         if not hardware.is_global_zero:
             return 0
         result.save(out)

@@ -14,7 +14,9 @@ Per action: "vector" -> one scale per feature (S); "blocks" -> one scalar per bl
 positions and velocities may differ) and one scale per component position shared by all
 blocks (S); "points" -> a single scalar (the Minkowski form keeps its shape); "image" ->
 untouched. Scales are root mean squares, never means subtracted: a linear group acts about
-the origin, and centring would move it. Targets follow their task: equivariant targets and
+the origin, and centring would move it. A scale already between 0.1 and 10 is left at 1
+(`COMFORT`): data of order one train as they always did, and only magnitudes that break the
+methods' defaults are rescaled. Targets follow their task: equivariant targets and
 rates (dynamics) share S with x, invariant targets get their own per-column scale, labels
 are never touched.
 """
@@ -95,8 +97,12 @@ def is_standardized(dataset: SymmetryDataset) -> bool:
     return "standardized" in dataset.metadata
 
 
-def _check_not_degenerate(name: str, x: np.ndarray) -> None:
+def check_not_degenerate(dataset: SymmetryDataset) -> None:
     """All-zero or single-point data teach nothing: say so instead of returning noise."""
+    _check_not_degenerate(dataset.name, dataset.x.detach().cpu().numpy())
+
+
+def _check_not_degenerate(name: str, x: np.ndarray) -> None:
     flat = x.reshape(len(x), -1)
     if not np.any(flat):
         raise UserInputError(f"{name}: x is zero in every sample; there is nothing to learn a symmetry "
@@ -122,10 +128,17 @@ def _warn_flat_features(name: str, x: np.ndarray, action: str) -> None:
                       UserWarning, stacklevel=3)
 
 
+COMFORT = (0.1, 10.0)
+"""Scales inside this band are left at 1: the methods' defaults were tuned on data of order one,
+and relative scales of that size (velocities smaller than positions) carry information. Only
+magnitudes outside it (1e-6, 1e6, 1e30...) are rescaled, which is what changed the answers."""
+
+
 def _positive(scale: np.ndarray) -> np.ndarray:
-    """Zero scales (features that are zero everywhere) become 1: left as they are."""
+    """Zero scales (features that are zero everywhere) and scales inside `COMFORT` become 1."""
     scale = np.asarray(scale, dtype=np.float64)
-    return np.where(scale > 0, scale, 1.0)
+    inside = (scale >= COMFORT[0]) & (scale <= COMFORT[1])
+    return np.where((scale > 0) & ~inside, scale, 1.0)
 
 
 def _x_scales(x: np.ndarray, dataset: SymmetryDataset, mode: str) -> tuple[np.ndarray, np.ndarray, int]:

@@ -19,6 +19,8 @@ class AutoMethod(DiscoveryMethod):
     name = "auto"
     standardization = "none"  # the methods it runs standardise for themselves
     CLI_OPTIONS = {"confident_gap": (float, "auto: a closed-form gap at least this large is taken as it is")}
+    KNOBS = {"n_generators": Int(0, optional=True), "confident_gap": Float(1), "epochs": Int(1, optional=True),
+             "seed": Int(), "device": Choice("cpu", "cuda", "mps", "auto")}
 
     KNOBS = {"n_generators": Int(1, optional=True), "confident_gap": Float(1), "epochs": Int(1, optional=True),
              "seed": Int(), "device": Choice("cpu", "cuda", "mps", "auto")}

@@ -13,7 +13,7 @@ import inspect
 import torch
 
 from ..datasets.base import SymmetryDataset
-from ..datasets.standardize import is_standardized, standardize
+from ..datasets.standardize import check_not_degenerate, is_standardized, standardize
 from ..errors import UserInputError
 from ..lie.algebra import LieAlgebra
 from ..result import SymmetryResult
@@ -124,6 +124,7 @@ class DiscoveryMethod(metaclass=_CheckedOnConstruction):
 
         The CLI calls it before it touches the output folder; `fit` calls it again."""
         self.check_params()
+        check_not_degenerate(dataset)
         n = len(dataset.x)
         if n < self.min_samples:
             raise UserInputError(f"{dataset.name}: {n} training sample(s); {self.name} needs at least "

@@ -540,13 +540,15 @@ class LatentLieGAN(DiscoveryMethod):
         z_pred = simulate(lambda z: rhs(z), z_true[0].double(), horizon, dt, self.integrator).float()
         latent = ((z_pred - z_true) ** 2).sum((1, 2)) / (z_true ** 2).sum((1, 2)).clamp(min=1e-12)
         truth = truth_x.reshape(len(starts), horizon + 1, -1).transpose(0, 1)
+        floor = projection.inverse(ae.decode(z_true[-1]).cpu())  # a perfect latent prediction
+        floor = float(((floor - truth[-1]) ** 2).sum() / (truth[-1] ** 2).sum().clamp(min=1e-12))
         errors, shown = [], min(3, len(starts))
         x_pred = truth.new_empty(horizon + 1, shown, truth.shape[-1])
         for t in range(horizon + 1):
             decoded = projection.inverse(ae.decode(z_pred[t]).cpu())
             errors.append(((decoded - truth[t]) ** 2).sum() / (truth[t] ** 2).sum().clamp(min=1e-12))
             x_pred[t] = decoded[:shown]
-        return {"steps": horizon, "dt": dt, "trajectories": len(starts),
+        return {"steps": horizon, "dt": dt, "trajectories": len(starts), "reconstruction_floor": floor,
                 "relative_mse_latent": latent.cpu().tolist(),
                 "relative_mse_input": torch.stack(errors).tolist(),
                 "z_true": z_true[:, 0].cpu().numpy(), "z_pred": z_pred[:, 0].cpu().numpy(),
@@ -679,11 +681,13 @@ class LatentLieGAN(DiscoveryMethod):
                   "trajectories": with_symmetry["trajectories"],
                   "evaluated_on": with_symmetry.get("evaluated_on"),
                   "relative_mse_input_final": {"with_symmetry": with_symmetry["relative_mse_input"][-1]},
+                  "reconstruction_floor_final": {"with_symmetry": with_symmetry["reconstruction_floor"]},
                   "relative_mse_latent_final": {"with_symmetry": with_symmetry["relative_mse_latent"][-1]},
                   "curves": {"with_symmetry": {"input": thin(with_symmetry["relative_mse_input"]),
                                                "latent": thin(with_symmetry["relative_mse_latent"])}}}
         if without is not None:
             report["relative_mse_input_final"]["without_symmetry"] = without["relative_mse_input"][-1]
+            report["reconstruction_floor_final"]["without_symmetry"] = without["reconstruction_floor"]
             report["relative_mse_latent_final"]["without_symmetry"] = without["relative_mse_latent"][-1]
             report["curves"]["without_symmetry"] = {"input": thin(without["relative_mse_input"]),
                                                     "latent": thin(without["relative_mse_latent"])}

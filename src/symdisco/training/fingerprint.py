@@ -40,6 +40,8 @@ def _plain(value):
         return {str(k): _plain(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
     if isinstance(value, (torch.Tensor, np.ndarray)):
         return data_hash(value)
+    if callable(getattr(value, "describe", None)) and not isinstance(value, type):  # laws, discriminators
+        return {"class": type(value).__name__, **_plain(value.describe())}
     if hasattr(value, "get_params"):
         return {"class": type(value).__name__, **_plain(value.get_params())}
     if isinstance(value, torch.nn.Module):

@@ -31,6 +31,7 @@ def locked(directory):
         finally:
             _HELD[key] -= 1
         return
+    created = not directory.exists()
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / LOCK_NAME
     handle = open(path, "a+")
@@ -51,5 +52,8 @@ def locked(directory):
             yield
         finally:
             del _HELD[key]
+            if created and {p.name for p in directory.iterdir()} == {LOCK_NAME}:  # nothing was written:
+                path.unlink(missing_ok=True)                                       # leave no folder behind
+                directory.rmdir()
     finally:
         handle.close()

@@ -705,7 +705,8 @@ class LatentLieGAN(DiscoveryMethod):
                           sindy_joint_equations=summary["sindy_joint_equations"],
                           nonlinear_terms=summary["nonlinear_terms"])
             if "equations_stlsq" in summary:
-                extras["sindy_fit"] = "equivariant: commutes with the discovered generators (terms from STLSQ)"
+                extras["sindy_fit"] = ("equivariant: STLSQ's terms less the nonlinear ones that do not commute "
+                                     "with the discovered generators, refitted")
                 extras["equations_stlsq"] = summary["equations_stlsq"]
             else:
                 extras["sindy_fit"] = "STLSQ"

@@ -65,7 +65,7 @@ class LieSD(DiscoveryMethod):
         "degree": (int, "liesd: degree of the polynomial fit (default: 3, or 2 on many inputs)"),
         "max_samples": (int, "liesd: samples whose constraints are stacked"),
         "fit_steps": (int, "liesd: optimiser steps of the fitted network"),
-        "fit_samples": (int, "liesd: samples the network is fitted on"),
+        "fit_samples": (int, "liesd: samples the network is fitted on (default: all)"),
         "n_fits": (int, "liesd: independent fits (their mean gives the derivatives, their spread the noise floor)"),
         "tolerance": (float, "liesd: normalised singular values above this are never symmetries"),
         "min_gap": (float, "liesd: smallest ratio of singular values that separates symmetries"),
@@ -74,7 +74,7 @@ class LieSD(DiscoveryMethod):
     KNOBS = {
         "n_generators": Int(0, optional=True), "derivatives": Choice(*SOURCES), "predictor": Anything(),
         "parameterization": Choice("auto", "full", "blocks", "subspace"), "span": Anything(),
-        "max_samples": Int(1), "fit_samples": Int(1), "fit_steps": Int(1), "epochs": Int(1, optional=True),
+        "max_samples": Int(1), "fit_samples": Int(1, optional=True), "fit_steps": Int(1), "epochs": Int(1, optional=True),
         "hidden": Int(1), "layers": Int(1), "lr": Float(0, strict=True), "batch_size": Int(1), "n_fits": Int(1),
         "score_noise": Float(0, strict=True), "n_neighbours": Int(2, optional=True), "degree": Int(1, optional=True),
         "tolerance": Float(0, 1, strict=True), "min_gap": Float(1), "seed": Int(),
@@ -82,7 +82,7 @@ class LieSD(DiscoveryMethod):
     }
 
     def __init__(self, n_generators: int | None = None, *, derivatives: str = "auto", predictor=None,
-                 parameterization: str = "auto", span=None, max_samples: int = 2000, fit_samples: int = 4000,
+                 parameterization: str = "auto", span=None, max_samples: int = 2000, fit_samples: int | None = None,
                  fit_steps: int = 400, epochs: int | None = None, hidden: int = 64, layers: int = 2,
                  lr: float = 1e-2, batch_size: int = 1000,
                  n_fits: int = 2, score_noise: float = 0.1, n_neighbours: int | None = None, degree: int | None = None,

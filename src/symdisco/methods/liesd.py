@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 
 import numpy as np
 import torch
@@ -19,6 +20,7 @@ from ..datasets.base import SymmetryDataset
 from ..errors import UserInputError
 from . import closed_form as cf
 from . import derivatives as dv
+from .fit_check import held_out_score, weak_fit_message
 from .base import DiscoveryMethod, check_option
 from .knobs import Anything, Choice, Float, Int
 
@@ -214,8 +216,9 @@ class LieSD(DiscoveryMethod):
         parts = max(1, self.n_fits)
         budget = max(int(POLYNOMIAL_FLOPS / features ** 2), 2 * features) * parts
         idx = torch.randperm(len(z), generator=generator)[:budget]
-        return [dv.polynomial_predictor(z[part], targets[part], degree).values_and_jacobian(anchors)
-                for part in idx.chunk(parts)]
+        polynomials = [dv.polynomial_predictor(z[part], targets[part], degree) for part in idx.chunk(parts)]
+        self.predictors_ = polynomials
+        return [poly.values_and_jacobian(anchors) for poly in polynomials]
 
     def _derivatives(self, dataset, z, targets, anchors, generator, scales_x, scales_y, degree=None) -> list:
         """[(values (A, O), Jacobians (A, O, D))] at the anchors: one pair per independent fit."""
@@ -234,8 +237,20 @@ class LieSD(DiscoveryMethod):
             if dataset.task == "classification":
                 targets = torch.nn.functional.one_hot(targets, int(dataset.y.max()) + 1).double()
             return [dv.neighbour_fits(z, targets, anchors, self.n_neighbours)]
-        return [dv.jacobian(self._fitted(dataset, z, targets, generator, self.seed + 7919 * i), anchors)
-                for i in range(self.n_fits)]
+        self.predictors_ = [self._fitted(dataset, z, targets, generator, self.seed + 7919 * i)
+                            for i in range(self.n_fits)]
+        return [dv.jacobian(fn, anchors) for fn in self.predictors_]
+
+    def _held_out(self, dataset, scales_x, scales_y, increments) -> dict | None:
+        """The fitted predictors' score on (up to max_samples of) the dataset's test split
+        (`fit_check`); None without one."""
+        if not self.predictors_ or dataset.y_test is None or dataset.task == "unsupervised" or not len(dataset.x_test):
+            return None
+        idx = torch.randperm(len(dataset.x_test), generator=torch.Generator().manual_seed(self.seed))[:self.max_samples]
+        x_test, y_test = dataset.x_test[idx], dataset.y_test[idx]
+        z_test = scales_x.standardise(as_blocks(dataset, x_test)).reshape(len(x_test), -1)
+        y_test = y_test - x_test if increments else y_test
+        return held_out_score(dataset.task, self.predictors_, z_test, self._targets(dataset, y_test, scales_y))
 
     # -- the solve -------------------------------------------------------------------
     def _search_basis(self, dataset, n, scales_x) -> torch.Tensor:
@@ -320,12 +335,16 @@ class LieSD(DiscoveryMethod):
         degrees = [degree]
         if source == "polynomial" and self.degree is None and dv.quartic_is_cheap(z.shape[1]):
             degrees = [4, degree]
-        spectra = []
+        spectra, predictors = [], []
         for candidate in degrees:
+            self.predictors_ = []
             fits = self._derivatives(dataset, z, targets, z[anchors_idx], generator, scales_x, scales_y, candidate)
+            predictors.append(self.predictors_)
             gram, spread = self._grams(dataset, blocks_z, fits, basis)
             spectra.append(cf.solve(gram, self.n_generators, self.tolerance, self.min_gap, spread))
         degree, spectrum = self._pick_degree(degrees, spectra)
+        self.predictors_ = predictors[degrees.index(degree)]
+        check = self._held_out(dataset, scales_x, scales_y, increments)
         coefficients = torch.as_tensor(spectrum.vectors[:, :spectrum.k].T)           # (k, p)
         found_z = torch.einsum("kp,pij->kij", coefficients, basis)
         found = cf.readable_basis(scales_x.to_user(found_z))
@@ -336,6 +355,11 @@ class LieSD(DiscoveryMethod):
                   "constraint_samples": len(anchors_idx), "fitted_increments": increments}
         if source == "polynomial":
             extras["degree"] = degree
+        if check is not None:
+            extras["predictor_check"] = check
+            message = weak_fit_message(check)
+            if message:
+                warnings.warn(message, stacklevel=2)
         if getattr(self, "fit_losses_", None):
             extras["fit_loss"] = self.fit_losses_[-1]
         self.spectrum_, self.scales_ = spectrum, scales_x

@@ -9,6 +9,7 @@ fits; the algebra (see `closed_form`) is the same for all of them.
 """
 from __future__ import annotations
 
+import copy
 import math
 import time
 import warnings
@@ -28,6 +29,10 @@ SOURCES = ("auto", "polynomial", "mlp", "neighbours")
 POLYNOMIAL_TASKS = ("invariant", "equivariant", "dynamics")
 POLYNOMIAL_FLOPS = 2e9
 """Budget (samples x features^2) of the polynomial least-squares solve: all data while it fits."""
+POLYNOMIAL_FALLBACK = 0.9
+"""Held-out R^2 of an "auto" polynomial fit below which a network is fitted too (the better one is kept)."""
+FALLBACK_FIT_STEPS = 2000
+"""Optimiser steps of that network: enough for a saturating target the default 400 leave underfitted."""
 MAX_FULL_DIM = 32
 """Largest base space searched in full: gl(n) has n^2 directions and equivariant constraints n^3 rows."""
 
@@ -297,7 +302,34 @@ class LieSD(DiscoveryMethod):
 
     def fit(self, dataset: SymmetryDataset, *, out=None, progress: bool = True,
             hardware=None) -> "SymmetryResult":  # noqa: F821
-        """Closed form on the CPU (`hardware` is accepted for the common interface and not used)."""
+        """Closed form on the CPU (`hardware` is accepted for the common interface and not used).
+
+        With derivatives "auto", a polynomial fit that explains the held-out data poorly
+        (R^2 < POLYNOMIAL_FALLBACK: e.g. tanh of a quadratic form, which saturates) is followed
+        by a network fit, and the better of the two on held-out data is kept: derivatives from
+        a poor fit give a confident, wrong algebra (a sheared so(1,2) at R^2 0.62).
+        """
+        start = time.perf_counter()
+        result = self._fit_once(dataset)
+        check = result.extras.get("predictor_check")
+        if (self.derivatives == "auto" and self.predictor is None and result.extras.get("derivatives") == "polynomial"
+                and check is not None and check["held_out"] < POLYNOMIAL_FALLBACK):
+            network = copy.copy(self)
+            network.derivatives, network.fit_steps = "mlp", max(self.fit_steps, FALLBACK_FIT_STEPS)
+            second = network._fit_once(dataset)
+            tried = [{"derivatives": "polynomial", "degree": result.extras.get("degree"), **check},
+                     {"derivatives": "mlp", "fit_steps": network.fit_steps, **second.extras["predictor_check"]}]
+            if second.extras["predictor_check"]["held_out"] > check["held_out"]:
+                result, self.spectrum_, self.predictors_ = second, network.spectrum_, network.predictors_
+            result.extras["derivatives_tried"] = tried
+            result.options = self.describe_params()
+        result.seconds = time.perf_counter() - start
+        message = weak_fit_message(result.extras.get("predictor_check"))
+        if message:
+            warnings.warn(message, stacklevel=2)
+        return result
+
+    def _fit_once(self, dataset: SymmetryDataset) -> "SymmetryResult":  # noqa: F821
         start = time.perf_counter()
         self.fit_losses_ = None
         check_option("derivatives", self.derivatives, SOURCES)
@@ -357,9 +389,6 @@ class LieSD(DiscoveryMethod):
             extras["degree"] = degree
         if check is not None:
             extras["predictor_check"] = check
-            message = weak_fit_message(check)
-            if message:
-                warnings.warn(message, stacklevel=2)
         if getattr(self, "fit_losses_", None):
             extras["fit_loss"] = self.fit_losses_[-1]
         self.spectrum_, self.scales_ = spectrum, scales_x

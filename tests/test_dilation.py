@@ -64,3 +64,16 @@ def test_without_dilation_leaves_the_traceless_algebra():
     assert rest.shape == (3, 3, 3)
     assert torch.allclose(rest.diagonal(dim1=-2, dim2=-1).sum(-1), torch.zeros(3, dtype=rest.dtype), atol=1e-12)
     assert LieAlgebra(rest).identify()[0] == "so(3)"
+
+
+def test_result_json_and_report_carry_the_metric_kept_up_to_scale(tmp_path):
+    from symdisco.report import write_report
+    from symdisco.result import SymmetryResult
+
+    basis = torch.cat([lorentz().basis.double(), torch.eye(4, dtype=torch.float64)[None]])
+    SymmetryResult(algebra=LieAlgebra(basis), method="liesd", dataset="case").save(tmp_path)
+    record = __import__("json").loads((tmp_path / "result.json").read_text())
+    assert record["algebra"] == "so(1,3)+dilation" and record["invariant_metric"] is None
+    assert np.allclose(record["conformal_metric"], ETA, atol=1e-9)
+    assert "kept up to scale" in write_report(tmp_path)
+    assert SymmetryResult.load(tmp_path).extras.get("conformal_metric") is None   # a computed field, not an extra

@@ -19,6 +19,7 @@ from ..datasets.base import SymmetryDataset
 from ..errors import UserInputError
 from . import closed_form as cf
 from . import derivatives as dv
+from . import liesd_images as images
 from .base import DiscoveryMethod, check_option
 from .knobs import Anything, Choice, Float, Int
 
@@ -41,8 +42,7 @@ def as_blocks(dataset: SymmetryDataset, x: torch.Tensor) -> torch.Tensor:
         return x.reshape(len(x), -1, b)
     if dataset.action == "points":
         return x.reshape(len(x), x.shape[1], x.shape[2])
-    raise UserInputError(f"{dataset.name}: method liesd does not handle the {dataset.action!r} action yet "
-                         "(use --method liegan for images)")
+    raise UserInputError(f"{dataset.name}: method liesd does not handle the {dataset.action!r} action")
 
 
 class LieSD(DiscoveryMethod):
@@ -53,8 +53,10 @@ class LieSD(DiscoveryMethod):
     a score network by denoising score matching) or "neighbours" (local linear fits, no
     training). predictor: a fitted torch module or callable x -> y (or class logits, or the
     score for unlabelled data), in the dataset's layout; used instead of fitting one.
-    parameterization: "auto"/"full"/"blocks" (all of gl(n) on the base space the action acts on)
-    or "subspace" with `span` (m, n, n). tolerance, min_gap: the dimension rule (`closed_form.solve`).
+    parameterization: "auto"/"full"/"blocks" (all of gl(n) on the base space the action acts on),
+    "affine" (images, and what "auto" means for them: the six affine vector fields of the pixel
+    plane, 3 x 3 homogeneous generators; see `liesd_images`) or "subspace" with `span` (m, n, n).
+    tolerance, min_gap: the dimension rule (`closed_form.solve`).
     """
 
     name = "liesd"
@@ -73,7 +75,7 @@ class LieSD(DiscoveryMethod):
 
     KNOBS = {
         "n_generators": Int(0, optional=True), "derivatives": Choice(*SOURCES), "predictor": Anything(),
-        "parameterization": Choice("auto", "full", "blocks", "subspace"), "span": Anything(),
+        "parameterization": Choice("auto", "full", "blocks", "affine", "subspace"), "span": Anything(),
         "max_samples": Int(1), "fit_samples": Int(1), "fit_steps": Int(1), "epochs": Int(1, optional=True),
         "hidden": Int(1), "layers": Int(1), "lr": Float(0, strict=True), "batch_size": Int(1), "n_fits": Int(1),
         "score_noise": Float(0, strict=True), "n_neighbours": Int(2, optional=True), "degree": Int(1, optional=True),
@@ -240,7 +242,7 @@ class LieSD(DiscoveryMethod):
     # -- the solve -------------------------------------------------------------------
     def _search_basis(self, dataset, n, scales_x) -> torch.Tensor:
         kind = self.parameterization
-        check_option("parameterization", kind, ["auto", "full", "blocks", "subspace"])
+        check_option("parameterization", kind, ["auto", "full", "blocks", "affine", "subspace"])
         if kind != "subspace":
             if n > MAX_FULL_DIM:
                 raise UserInputError(f"{dataset.name}: all of gl({n}) is too large a search space for liesd "
@@ -280,6 +282,59 @@ class LieSD(DiscoveryMethod):
                 spread += sum(cf.gram(c - mean, basis) for c in each) / (len(each) * (len(each) - 1))
         return gram, spread
 
+    def check_data(self, dataset: SymmetryDataset) -> None:
+        """Search spaces against the data: affine fields for images, matrices for the rest."""
+        kind = self.parameterization
+        if dataset.action != "image":
+            if kind == "affine":
+                raise UserInputError(f"{dataset.name}: affine generators (parameterization affine) act on "
+                                     f"images; this dataset's action is {dataset.action!r}")
+            return
+        if dataset.task not in images.IMAGE_TASKS:
+            raise UserInputError(f"{dataset.name}: on images liesd handles invariant and classification tasks, "
+                                 f"not {dataset.task!r} (use --method liegan)")
+        if kind in ("full", "blocks"):
+            raise UserInputError(f"{dataset.name}: on images liesd searches affine fields of the pixel plane: "
+                                 f"parameterization auto, affine or subspace, not {kind!r}")
+        if kind in ("auto", "affine") and self.n_generators is not None and self.n_generators > 6:
+            raise UserInputError(f"--generators {self.n_generators} exceeds the 6 affine fields of the plane")
+
+    def _fit_images(self, dataset, start: float, generator) -> "SymmetryResult":  # noqa: F821
+        """The affine search on images (`liesd_images`): one global scale, derivatives as for vectors,
+        one row per sample, output and field."""
+        x = dataset.x.double()
+        count, height, width = len(x), x.shape[-2], x.shape[-1]
+        scale = x.pow(2).mean().sqrt().clamp_min(1e-12)
+        z = (x / scale).reshape(count, -1)
+        scales_x = cf.Scales(scale.reshape(1), torch.ones(z.shape[1], dtype=torch.float64))
+        targets = None
+        if dataset.task == "invariant":
+            y_flat = dataset.y.double().reshape(count, -1)
+            self.y_mean_, self.y_std_ = y_flat.mean(0), y_flat.std(0).clamp_min(1e-12)
+        targets = self._targets(dataset, dataset.y, None)
+        kind = "affine" if self.parameterization == "auto" else self.parameterization
+        basis = images.search_basis(kind, self.span, height, width)
+        if self.n_generators is not None and self.n_generators > basis.shape[0]:
+            raise UserInputError(f"--generators {self.n_generators} exceeds the {basis.shape[0]} dimensions "
+                                 "of the search space")
+        anchors_idx = torch.randperm(count, generator=generator)[:self.max_samples]
+        fits = self._derivatives(dataset, z, targets, z[anchors_idx], generator, scales_x, None)
+        gram, spread = images.grams(fits, z[anchors_idx].reshape(-1, *x.shape[1:]), basis)
+        spectrum = cf.solve(gram, self.n_generators, self.tolerance, self.min_gap, spread)
+        coefficients = torch.as_tensor(spectrum.vectors[:, :spectrum.k].T)           # (k, p)
+        found = images.oriented(cf.readable_basis(torch.einsum("kp,pij->kij", coefficients, basis)))
+        source = "predictor" if self.predictor is not None else self._source(dataset, z.shape[1])[0]
+        extras = {"singular_values": [float(v) for v in spectrum.values], "chosen_k": spectrum.k,
+                  "noise": None if spectrum.noise is None else [float(v) for v in spectrum.noise],
+                  "gap": spectrum.gap, "k_forced": spectrum.forced, "derivatives": source,
+                  "constraint_samples": len(anchors_idx), "search_space": kind,
+                  "vector_fields": [images.af.describe_affine(g) for g in found]}
+        if getattr(self, "fit_losses_", None):
+            extras["fit_loss"] = self.fit_losses_[-1]
+        self.spectrum_, self.scales_ = spectrum, scales_x
+        return self.make_result(found, dataset, time.perf_counter() - start,
+                                action=dataset.x_action().describe(), extras=extras)
+
     def fit(self, dataset: SymmetryDataset, *, out=None, progress: bool = True,
             hardware=None) -> "SymmetryResult":  # noqa: F821
         """Closed form on the CPU (`hardware` is accepted for the common interface and not used)."""
@@ -289,6 +344,8 @@ class LieSD(DiscoveryMethod):
         if self.n_generators is not None and self.n_generators < 0:
             raise UserInputError(f"--generators must be >= 0, got {self.n_generators}")
         generator = torch.Generator().manual_seed(self.seed)
+        if dataset.action == "image":
+            return self._fit_images(dataset, start, generator)
         blocks = as_blocks(dataset, dataset.x)
         count, _, n = blocks.shape
         scales_x = cf.Scales.of(blocks)

@@ -101,8 +101,9 @@ def describe_affine(generator: torch.Tensor, keep: float = 0.1) -> dict:
     if len(parts) == 1:
         name = FIELD_NAMES[parts[0]]
     else:
-        name = " ".join(f"{'-' if scaled[i] < 0 else '+'} {abs(float(scaled[i])):.2f} {FIELD_NAMES[i]}" for i in parts)
-        name = name[2:] if name.startswith("+ ") else name
+        lead = parts[0]
+        name = ("-" if scaled[lead] < 0 else "") + FIELD_NAMES[lead] + "".join(
+            f" {'-' if scaled[i] < 0 else '+'} {abs(float(scaled[i])):.2f} {FIELD_NAMES[i]}" for i in parts[1:])
     return {"text": f"{name}: v(x, y) = {field_formula(generator / top if top > 0 else generator)}",
             "name": name, "coefficients": {FIELD_NAMES[i]: float(scaled[i]) for i in range(6)}}
 

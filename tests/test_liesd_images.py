@@ -116,7 +116,7 @@ def test_fitted_network_finds_the_rotation_of_a_rotation_invariant_label():
     assert result.extras["chosen_k"] == 1 and result.similarity >= 0.95
     assert result.extras["search_space"] == "affine" and result.algebra.n == 3
     classes = datasets.load("blob-images", symmetry="rotation", task="classification", n_train=2000, seed=2)
-    result = LieSD().fit(classes)
+    result = LieSD(fit_steps=400).fit(classes)
     assert result.extras["chosen_k"] == 1 and result.similarity >= 0.95
 
 

@@ -3,8 +3,9 @@
 The closed form (LieSD) is taken as it is when its spectrum shows a clear gap (at least
 `confident_gap`) or clearly no symmetry (every normalised singular value above its tolerance
 and its noise floor). Otherwise - a weak gap, or a task the closed form does not cover, such as
-images - LieGAN runs, started from the closed-form basis when there is one, with the closed
-form's k (or `n_generators`, or 1). The result says which was used and why (`auto`).
+equivariant images - LieGAN runs, started from the closed-form basis when there is one (not on
+images, whose LieGAN generators are a (k, 2, 3) block), with the closed form's k (or
+`n_generators`, or 1). The result says which was used and why (`auto`).
 """
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ class AutoMethod(DiscoveryMethod):
         closed, why = None, None
         try:
             closed = LieSD(n_generators=self.n_generators, seed=self.seed).fit(dataset, progress=False)
-        except UserInputError as error:  # e.g. images: not covered by the closed form
+        except UserInputError as error:  # e.g. equivariant images: not covered by the closed form
             why = f"closed form not applicable ({error})"
         if closed is not None:
             gap, k = closed.extras["gap"], closed.extras["chosen_k"]

@@ -109,7 +109,8 @@ class LieGAN(DiscoveryMethod):
         "discriminator": (str, "discriminator: auto, mlp, set, cnn, fourier"),
         "w_sparsity": (float, "weight of the Lp sparsity regulariser"),
         "start_epochs": (int, "epochs of each short run when --n-starts > 1"),
-        "parameterization": (str, "generators: auto, full, blocks, affine"),
+        "parameterization": (str, "generators: auto (affine for images, blocks for stacked states, else full), "
+                                  "full, blocks, affine (the 6 affine fields of the image plane, 3x3 homogeneous)"),
         "batch_size": (int, "batch size"),
         "hidden": (int, "discriminator width"),
         "nontrivial": (str, "non-triviality regulariser: cosine, relative, norm, none"),

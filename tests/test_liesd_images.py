@@ -112,7 +112,7 @@ def test_exact_predictors_give_the_exact_algebras():
 
 def test_fitted_network_finds_the_rotation_of_a_rotation_invariant_label():
     data = datasets.load("blob-images", symmetry="rotation", n_train=2000, seed=1)
-    result = LieSD().fit(data)
+    result = LieSD(fit_steps=400).fit(data)      # rotation is clear at 400 steps; the CLI test runs the defaults
     assert result.extras["chosen_k"] == 1 and result.similarity >= 0.95
     assert result.extras["search_space"] == "affine" and result.algebra.n == 3
     classes = datasets.load("blob-images", symmetry="rotation", task="classification", n_train=2000, seed=2)

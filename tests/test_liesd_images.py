@@ -142,3 +142,13 @@ def test_bad_image_options_fail_before_anything_is_written(tmp_path, capsys):
     x = torch.randn(40, 1, 8, 8)
     with pytest.raises(UserInputError, match="invariant and classification"):
         LieSD().fit(image_dataset(x, x, None, task="equivariant"))
+
+
+def test_liegan_starts_from_the_closed_form_on_images():
+    """`--init liesd` on images: the closed form's 3 x 3 generators seed LieGAN's affine 2 x 3 block."""
+    from symdisco.methods.liegan import LieGAN
+
+    data = datasets.load("blob-images", n_train=600, n_test=100)
+    result = LieGAN(n_generators=1, init="liesd", epochs=1, seed=0).fit(data, progress=False)
+    assert result.extras["init_similarity"] >= 0.95 and result.similarity >= 0.95
+    assert result.algebra.basis.shape == (1, 3, 3) and float(result.algebra.basis[0, 2].abs().max()) == 0.0

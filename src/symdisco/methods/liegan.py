@@ -224,8 +224,11 @@ class LieGAN(DiscoveryMethod):
         generators = make_generators(kind, self.n_generators, n, span=self.span, generator=generator,
                                      init_scale=self.init_scale)
         if self.init_basis is not None:  # a starting guess, e.g. from a previous run
+            init = torch.as_tensor(self.init_basis, dtype=generators.weight.dtype)
+            if kind == "affine" and init.shape[-2:] == (3, 3):
+                init = init[..., :2, :]  # homogeneous affine generators: only the top 2 x 3 block is learnt
             with torch.no_grad():
-                generators.weight.copy_(torch.as_tensor(self.init_basis, dtype=generators.weight.dtype))
+                generators.weight.copy_(init)
         law = self.law_recipe().sized(self.n_generators)
         symmetry = SymmetryGenerator(generators, law, normalize=not isinstance(law, IntegerGridLaw))
         if self.incremental:

@@ -9,8 +9,10 @@ fits; the algebra (see `closed_form`) is the same for all of them.
 """
 from __future__ import annotations
 
+import copy
 import math
 import time
+import warnings
 
 import numpy as np
 import torch
@@ -21,6 +23,7 @@ from ..lie.affine_fields import describe_affine
 from . import closed_form as cf
 from . import derivatives as dv
 from . import liesd_images as images
+from .fit_check import held_out_score, weak_fit_message
 from .base import DiscoveryMethod, check_option
 from .knobs import Anything, Choice, Float, Int
 
@@ -28,6 +31,10 @@ SOURCES = ("auto", "polynomial", "mlp", "neighbours")
 POLYNOMIAL_TASKS = ("invariant", "equivariant", "dynamics")
 POLYNOMIAL_FLOPS = 2e9
 """Budget (samples x features^2) of the polynomial least-squares solve: all data while it fits."""
+POLYNOMIAL_FALLBACK = 0.9
+"""Held-out R^2 of an "auto" polynomial fit below which a network is fitted too (the better one is kept)."""
+FALLBACK_FIT_STEPS = 2000
+"""Optimiser steps of that network: enough for a saturating target the default 400 leave underfitted."""
 FIT_STEPS = 400
 IMAGE_FIT_STEPS = 1000
 """Default optimiser steps of the fitted network; images (hundreds of pixels in) need more for
@@ -73,7 +80,7 @@ class LieSD(DiscoveryMethod):
         "degree": (int, "liesd: degree of the polynomial fit (default: 3, or 2 on many inputs)"),
         "max_samples": (int, "liesd: samples whose constraints are stacked"),
         "fit_steps": (int, "liesd: optimiser steps of the fitted network (default 400; 1000 on images)"),
-        "fit_samples": (int, "liesd: samples the network is fitted on"),
+        "fit_samples": (int, "liesd: samples the network is fitted on (default: all)"),
         "n_fits": (int, "liesd: independent fits (their mean gives the derivatives, their spread the noise floor)"),
         "tolerance": (float, "liesd: normalised singular values above this are never symmetries"),
         "min_gap": (float, "liesd: smallest ratio of singular values that separates symmetries"),
@@ -82,7 +89,7 @@ class LieSD(DiscoveryMethod):
     KNOBS = {
         "n_generators": Int(0, optional=True), "derivatives": Choice(*SOURCES), "predictor": Anything(),
         "parameterization": Choice("auto", "full", "blocks", "affine", "subspace"), "span": Anything(),
-        "max_samples": Int(1), "fit_samples": Int(1), "fit_steps": Int(1, optional=True),
+        "max_samples": Int(1), "fit_samples": Int(1, optional=True), "fit_steps": Int(1, optional=True),
         "epochs": Int(1, optional=True),
         "hidden": Int(1), "layers": Int(1), "lr": Float(0, strict=True), "batch_size": Int(1), "n_fits": Int(1),
         "score_noise": Float(0, strict=True), "n_neighbours": Int(2, optional=True), "degree": Int(1, optional=True),
@@ -91,7 +98,7 @@ class LieSD(DiscoveryMethod):
     }
 
     def __init__(self, n_generators: int | None = None, *, derivatives: str = "auto", predictor=None,
-                 parameterization: str = "auto", span=None, max_samples: int = 2000, fit_samples: int = 4000,
+                 parameterization: str = "auto", span=None, max_samples: int = 2000, fit_samples: int | None = None,
                  fit_steps: int | None = None, epochs: int | None = None, hidden: int = 64, layers: int = 2,
                  lr: float = 1e-2, batch_size: int = 1000,
                  n_fits: int = 2, score_noise: float = 0.1, n_neighbours: int | None = None, degree: int | None = None,
@@ -225,8 +232,9 @@ class LieSD(DiscoveryMethod):
         parts = max(1, self.n_fits)
         budget = max(int(POLYNOMIAL_FLOPS / features ** 2), 2 * features) * parts
         idx = torch.randperm(len(z), generator=generator)[:budget]
-        return [dv.polynomial_predictor(z[part], targets[part], degree).values_and_jacobian(anchors)
-                for part in idx.chunk(parts)]
+        polynomials = [dv.polynomial_predictor(z[part], targets[part], degree) for part in idx.chunk(parts)]
+        self.predictors_ = polynomials
+        return [poly.values_and_jacobian(anchors) for poly in polynomials]
 
     def _derivatives(self, dataset, z, targets, anchors, generator, scales_x, scales_y, degree=None) -> list:
         """[(values (A, O), Jacobians (A, O, D))] at the anchors: one pair per independent fit."""
@@ -245,8 +253,23 @@ class LieSD(DiscoveryMethod):
             if dataset.task == "classification":
                 targets = torch.nn.functional.one_hot(targets, int(dataset.y.max()) + 1).double()
             return [dv.neighbour_fits(z, targets, anchors, self.n_neighbours)]
-        return [dv.jacobian(self._fitted(dataset, z, targets, generator, self.seed + 7919 * i), anchors)
-                for i in range(self.n_fits)]
+        self.predictors_ = [self._fitted(dataset, z, targets, generator, self.seed + 7919 * i)
+                            for i in range(self.n_fits)]
+        return [dv.jacobian(fn, anchors) for fn in self.predictors_]
+
+    def _held_out(self, dataset, scales_x, scales_y, increments) -> dict | None:
+        """The fitted predictors' score on (up to max_samples of) the dataset's test split
+        (`fit_check`); None without one."""
+        if not self.predictors_ or dataset.y_test is None or dataset.task == "unsupervised" or not len(dataset.x_test):
+            return None
+        idx = torch.randperm(len(dataset.x_test), generator=torch.Generator().manual_seed(self.seed))[:self.max_samples]
+        x_test, y_test = dataset.x_test[idx], dataset.y_test[idx]
+        if dataset.action == "image":  # one global scale (`_fit_images`)
+            z_test = x_test.double().reshape(len(x_test), -1) / scales_x.block
+        else:
+            z_test = scales_x.standardise(as_blocks(dataset, x_test)).reshape(len(x_test), -1)
+        y_test = y_test - x_test if increments else y_test
+        return held_out_score(dataset.task, self.predictors_, z_test, self._targets(dataset, y_test, scales_y))
 
     # -- the solve -------------------------------------------------------------------
     def _search_basis(self, dataset, n, scales_x) -> torch.Tensor:
@@ -326,7 +349,9 @@ class LieSD(DiscoveryMethod):
             raise UserInputError(f"--generators {self.n_generators} exceeds the {basis.shape[0]} dimensions "
                                  "of the search space")
         anchors_idx = torch.randperm(count, generator=generator)[:self.max_samples]
+        self.predictors_ = []
         fits = self._derivatives(dataset, z, targets, z[anchors_idx], generator, scales_x, None)
+        check = self._held_out(dataset, scales_x, None, False)
         gram, spread = images.grams(fits, z[anchors_idx].reshape(-1, *x.shape[1:]), basis)
         spectrum = cf.solve(gram, self.n_generators, self.tolerance, self.min_gap, spread)
         coefficients = torch.as_tensor(spectrum.vectors[:, :spectrum.k].T)           # (k, p)
@@ -337,6 +362,8 @@ class LieSD(DiscoveryMethod):
                   "gap": spectrum.gap, "k_forced": spectrum.forced, "derivatives": source,
                   "constraint_samples": len(anchors_idx), "search_space": kind,
                   "vector_fields": [describe_affine(g) for g in found]}
+        if check is not None:
+            extras["predictor_check"] = check
         if getattr(self, "fit_losses_", None):
             extras["fit_loss"] = self.fit_losses_[-1]
         self.spectrum_, self.scales_ = spectrum, scales_x
@@ -345,7 +372,34 @@ class LieSD(DiscoveryMethod):
 
     def fit(self, dataset: SymmetryDataset, *, out=None, progress: bool = True,
             hardware=None) -> "SymmetryResult":  # noqa: F821
-        """Closed form on the CPU (`hardware` is accepted for the common interface and not used)."""
+        """Closed form on the CPU (`hardware` is accepted for the common interface and not used).
+
+        With derivatives "auto", a polynomial fit that explains the held-out data poorly
+        (R^2 < POLYNOMIAL_FALLBACK: e.g. tanh of a quadratic form, which saturates) is followed
+        by a network fit, and the better of the two on held-out data is kept: derivatives from
+        a poor fit give a confident, wrong algebra (a sheared so(1,2) at R^2 0.62).
+        """
+        start = time.perf_counter()
+        result = self._fit_once(dataset)
+        check = result.extras.get("predictor_check")
+        if (self.derivatives == "auto" and self.predictor is None and result.extras.get("derivatives") == "polynomial"
+                and check is not None and check["held_out"] < POLYNOMIAL_FALLBACK):
+            network = copy.copy(self)
+            network.derivatives, network.fit_steps = "mlp", max(self.fit_steps or FIT_STEPS, FALLBACK_FIT_STEPS)
+            second = network._fit_once(dataset)
+            tried = [{"derivatives": "polynomial", "degree": result.extras.get("degree"), **check},
+                     {"derivatives": "mlp", "fit_steps": network.fit_steps, **second.extras["predictor_check"]}]
+            if second.extras["predictor_check"]["held_out"] > check["held_out"]:
+                result, self.spectrum_, self.predictors_ = second, network.spectrum_, network.predictors_
+            result.extras["derivatives_tried"] = tried
+            result.options = self.describe_params()
+        result.seconds = time.perf_counter() - start
+        message = weak_fit_message(result.extras.get("predictor_check"))
+        if message:
+            warnings.warn(message, stacklevel=2)
+        return result
+
+    def _fit_once(self, dataset: SymmetryDataset) -> "SymmetryResult":  # noqa: F821
         start = time.perf_counter()
         self.fit_losses_ = None
         check_option("derivatives", self.derivatives, SOURCES)
@@ -385,12 +439,16 @@ class LieSD(DiscoveryMethod):
         degrees = [degree]
         if source == "polynomial" and self.degree is None and dv.quartic_is_cheap(z.shape[1]):
             degrees = [4, degree]
-        spectra = []
+        spectra, predictors = [], []
         for candidate in degrees:
+            self.predictors_ = []
             fits = self._derivatives(dataset, z, targets, z[anchors_idx], generator, scales_x, scales_y, candidate)
+            predictors.append(self.predictors_)
             gram, spread = self._grams(dataset, blocks_z, fits, basis)
             spectra.append(cf.solve(gram, self.n_generators, self.tolerance, self.min_gap, spread))
         degree, spectrum = self._pick_degree(degrees, spectra)
+        self.predictors_ = predictors[degrees.index(degree)]
+        check = self._held_out(dataset, scales_x, scales_y, increments)
         coefficients = torch.as_tensor(spectrum.vectors[:, :spectrum.k].T)           # (k, p)
         found_z = torch.einsum("kp,pij->kij", coefficients, basis)
         found = cf.readable_basis(scales_x.to_user(found_z))
@@ -401,6 +459,8 @@ class LieSD(DiscoveryMethod):
                   "constraint_samples": len(anchors_idx), "fitted_increments": increments}
         if source == "polynomial":
             extras["degree"] = degree
+        if check is not None:
+            extras["predictor_check"] = check
         if getattr(self, "fit_losses_", None):
             extras["fit_loss"] = self.fit_losses_[-1]
         self.spectrum_, self.scales_ = spectrum, scales_x

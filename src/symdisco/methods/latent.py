@@ -30,8 +30,9 @@ optionally with SINDy equation discovery in that latent space.
   symmetry allows, `sindy.fit_equivariant`); they are integrated from phi(x_0) of the test
   trajectories, decoded, and the relative MSE over time in latent and input space is
   reported, with the input error beyond reconstruction |psi(z_pred) - psi(phi(x))|^2 / |x|^2
-  (the prediction's own error, without the autoencoder's floor) and means over the horizon.  With `compare=True` the
-  same network is also trained without the symmetry (the SINDy autoencoder of Champion et al.)
+  (the prediction's own error, without the autoencoder's floor) and means over the horizon.
+  With `compare=True` the same network is also trained without the symmetry (the SINDy
+  autoencoder of Champion et al.)
   in the same run, and both are reported side by side.
 
 High-dimensional inputs (more than `pca_threshold` features, e.g. 20000 for a 100 x 100
@@ -387,7 +388,8 @@ class LatentLieGAN(DiscoveryMethod):
                  pca_components: int = 32, pca_threshold: int = 1024, law_scale: float = 1.0,
                  disc_hidden: int = 64, lr_autoencoder: float = 1e-3, lr_generator: float = 2e-3,
                  lr_discriminator: float = 2e-3, lr_sindy: float = 1e-3, compare: bool = True,
-                 equivariant_sindy: bool = True, equivariant_after: int = 10, prediction_steps: int = 500, integrator: str = "rk4", plots: bool = True,
+                 equivariant_sindy: bool = True, equivariant_after: int = 10, prediction_steps: int = 500,
+                 integrator: str = "rk4", plots: bool = True,
                  seed: int = 0, device: str = "cpu", checkpoint_every: int = 1):
         self.latent_dim = latent_dim
         self.n_generators = n_generators
@@ -705,8 +707,8 @@ class LatentLieGAN(DiscoveryMethod):
                           sindy_joint_equations=summary["sindy_joint_equations"],
                           nonlinear_terms=summary["nonlinear_terms"])
             if "equations_stlsq" in summary:
-                extras["sindy_fit"] = ("equivariant: STLSQ's terms less the nonlinear ones that do not commute "
-                                     "with the discovered generators, refitted")
+                extras["sindy_fit"] = ("equivariant: STLSQ's terms less the nonlinear ones that do not "
+                                       "commute with the discovered generators, refitted")
                 extras["equations_stlsq"] = summary["equations_stlsq"]
             else:
                 extras["sindy_fit"] = "STLSQ"

@@ -234,11 +234,11 @@ def test_oscillator_trajectory_file_gives_so2_its_frequency_and_a_long_predictio
     assert record["sindy_fit"].startswith("equivariant") and record["nonlinear_terms"] == []
     # at least as good as without, compared on the prediction's own error, beyond each
     # autoencoder's reconstruction (the floors, ~0.001 and a few % apart, would otherwise decide).
-    # Here 4.04e-4 with against 4.09e-4 without.  Not a strict inequality: over six seeds and two
-    # maps the two are equally good on the seeds where both latents are right (with / without
-    # 0.94-1.06 on this measure; GAN noise, not a floating-point one), and the symmetry wins
-    # where a latent goes wrong (0.0002 against 0.060, its constant and quadratic terms being
-    # forbidden; README, trajectory files); so the bound is that spread.
+    # Here 4.04e-4 with against 4.09e-4 without.  Not a strict inequality: over 2 maps x 3 seeds
+    # the two are equally good where both latents are right (with / without 0.94-1.06 on this
+    # measure; GAN noise, not a floating-point one), and the symmetry wins where a latent goes
+    # wrong (0.0002 against 0.060, its constant and quadratic terms being forbidden;
+    # benchmarks/results/latent_oscillator_seeds.json); so the bound is that spread.
     beyond = prediction["relative_mse_beyond_reconstruction_final"]
     assert beyond["with_symmetry"] <= 1.1 * beyond["without_symmetry"], (beyond, final)
     assert (out / "predicted_trajectories.png").is_file()

@@ -139,7 +139,18 @@ class Run:
         self.resumed = False
         self.resumed_epoch = -1
         self.history: list[dict] = []
-        self.rng = make_generator(0, device=self.device)
+        self._rng_keys, self._rng = (0,), None
+
+    @property
+    def rng(self) -> torch.Generator:
+        """This epoch's generator, seeded from (seed, epoch, rank); made when first asked for, so
+        an epoch that draws nothing costs nothing (short fits run hundreds of one-batch epochs)."""
+        if self._rng is None:
+            self._rng = make_generator(*self._rng_keys, device=self.device)
+        return self._rng
+
+    def reseed(self, seed: int, epoch: int) -> None:
+        self._rng_keys, self._rng = (seed, 2, epoch, self.rank), None
 
     def backward(self, loss: torch.Tensor, **kwargs) -> None:
         self.fabric.backward(loss, **kwargs)
@@ -288,7 +299,7 @@ class Engine:
                 run.epochs_run = epoch + 1
                 epoch_start = time.perf_counter()
                 order = torch.randperm(n_samples, generator=make_generator(seed, 1, epoch))
-                run.rng = make_generator(seed, 2, epoch, run.rank, device=fabric.device)
+                run.reseed(seed, epoch)
                 task.on_epoch_start(epoch, run)
                 totals: dict[str, float] = {}
                 done = 0

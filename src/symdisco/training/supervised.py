@@ -15,6 +15,7 @@ class SupervisedTask(TrainingTask):
     """`build(rng)` -> model (or a built model); Adam(lr, weight_decay) on `loss_fn(model(x), y)`.
 
     `augment(x, y, generator)` transforms each batch (its draws come from the run's generator).
+    `y` may be None (unlabelled data): batches then carry None, for an `augment` that makes targets.
     `cosine=True` decays the lr to zero by the last step: a schedule that depends on the epoch
     budget, so a run continued with more epochs differs from one run of the larger budget
     (the engine says so); the default constant lr has no such dependence.
@@ -29,20 +30,21 @@ class SupervisedTask(TrainingTask):
 
     def configure(self, rng):
         model = self.build if isinstance(self.build, nn.Module) else self.build(rng)
-        return {"model": model}, {"model": torch.optim.Adam(model.parameters(), lr=self.lr,
-                                                             weight_decay=self.weight_decay)}
+        return {"model": model}, {"model": torch.optim.Adam(model.parameters(), lr=self.lr, weight_decay=self.weight_decay,
+                                                             foreach=True)}  # one op per state, not per tensor
 
     def lr_factor(self, step, total_steps):
         return 0.5 * (1 + math.cos(math.pi * step / max(1, total_steps))) if self.cosine else 1.0
 
     def on_train_start(self, run):
-        self.x, self.y = self.x_data.to(run.device), self.y_data.to(run.device)
+        self.x = self.x_data.to(run.device)
+        self.y = None if self.y_data is None else self.y_data.to(run.device)
 
     def on_epoch_start(self, epoch, run):
         run.modules["model"].train()
 
     def training_step(self, batch, run):
-        xb, yb = self.x[batch], self.y[batch]
+        xb, yb = self.x[batch], None if self.y is None else self.y[batch]
         if self.augment is not None:
             xb, yb = self.augment(xb, yb, run.rng)
         loss = self.loss_fn(run.modules["model"](xb), yb)

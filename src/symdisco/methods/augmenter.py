@@ -230,9 +230,7 @@ class _AugmentedTask(TrainingTask):
                 total = (total + m.w_nontrivial * nontrivial + m.w_orthogonality * orthogonality
                          + m.w_sparsity * sparsity_penalty(basis, 1.0))
                 losses["nontrivial"], losses["orthogonality"] = nontrivial.item(), orthogonality.item()
-        run.zero_grad("all")
-        run.backward(total)
-        run.step("all")
+        run.update(total, "all")
         return losses
 
     def on_epoch_end(self, epoch, row, run):

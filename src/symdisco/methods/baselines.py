@@ -142,9 +142,7 @@ class _AugerinoTask(TrainingTask):
                 else F.mse_loss(prediction, gy.reshape(len(batch), -1)))
         loss = (task - self.method.w_width * symmetry.law.half_width.sum()
                 + self.method.w_orthogonality * orthogonality_penalty(symmetry.basis()))
-        run.zero_grad("all")
-        run.backward(loss)
-        run.step("all")
+        run.update(loss, "all")
         return {"task_loss": task.item()}
 
     def on_epoch_end(self, epoch, row, run):

@@ -403,18 +403,14 @@ class AdversarialTask(TrainingTask):
 
         d_real, d_fake = disc(xb, yb), disc(gx.detach(), None if gy is None else gy.detach())
         loss_d = discriminator_loss(d_real, d_fake)
-        run.zero_grad("discriminator")
-        run.backward(loss_d)
-        run.step("discriminator")
+        run.update(loss_d, "discriminator")
 
         basis = symmetry.basis()
         loss_g = (generator_loss(disc(gx, gy))
                   + m.w_nontrivial * nontrivial_penalty(xb, gx, basis, m.nontrivial)
                   + m.w_orthogonality * orthogonality_penalty(basis, m.orthogonality)
                   + m.w_sparsity * sparsity_penalty(basis, m.sparsity_p))
-        run.zero_grad("generator")
-        run.backward(loss_g)
-        run.step("generator")
+        run.update(loss_g, "generator")
         return {"loss_d": loss_d.item(), "loss_g": loss_g.item(),
                 "d_real_acc": (d_real > 0).float().mean().item(), "d_fake_acc": (d_fake < 0).float().mean().item()}
 
@@ -459,7 +455,5 @@ class _FoolingTask(TrainingTask):
             g, _ = run.modules["symmetry"](len(batch), run.rng)
             gx, gy = self.action.apply(g, xb, yb)
         loss = discriminator_loss(disc(xb, yb), disc(gx, gy))
-        run.zero_grad("discriminator")
-        run.backward(loss)
-        run.step("discriminator")
+        run.update(loss, "discriminator")
         return {"loss_d": loss.item()}

@@ -80,8 +80,9 @@ class TrainingTask:
 
     `configure(rng)` -> (modules, optimisers), two dicts by name; build from `rng` only.
     `training_step(batch, run)` -> {loss name: float} for one batch: `batch` holds this
-    rank's sample indices (on the run's device); use `run.backward(loss)`, `run.step(name)`
-    and `run.zero_grad(name)`, and draw random numbers from `run.rng`.
+    rank's sample indices (on the run's device); use `run.update(loss, name)` (or, for finer
+    control, `run.zero_grad(name)`, `run.backward(loss)`, `run.step(name)`), and draw random
+    numbers from `run.rng`.
     Optional: `early_stopping` (set in configure), `lr_factor(step, total_steps)`, `uses_budget`,
     and the hooks below.
     """
@@ -158,6 +159,12 @@ class Run:
     def zero_grad(self, *names: str) -> None:
         for name in names or self.optimizers:
             self.optimizers[name].zero_grad(set_to_none=True)
+
+    def update(self, loss: torch.Tensor, *names: str) -> None:
+        """One optimisation step of these optimisers on `loss`: zero their gradients, backpropagate, step."""
+        self.zero_grad(*names)
+        self.backward(loss)
+        self.step(*names)
 
     def step(self, *names: str) -> None:
         """Average the gradients across ranks, then step these optimisers."""

@@ -48,9 +48,7 @@ class SupervisedTask(TrainingTask):
         if self.augment is not None:
             xb, yb = self.augment(xb, yb, run.rng)
         loss = self.loss_fn(run.modules["model"](xb), yb)
-        run.zero_grad("model")
-        run.backward(loss)
-        run.step("model")
+        run.update(loss, "model")
         return {"loss": loss.item()}
 
     def on_train_end(self, run):

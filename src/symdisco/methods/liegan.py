@@ -19,7 +19,7 @@ from ..errors import UserInputError
 from ..lie.compare import similarity
 from ..lie.generators import make_generators
 from ..lie.sampling import CoefficientLaw, IntegerGridLaw, NormalLaw, group_elements
-from ..training import EarlyStopping, TrainingTask
+from ..training import DataTask, EarlyStopping
 from .base import DiscoveryMethod, check_option
 from .discriminators import DISCRIMINATORS, Discriminator, make_discriminator
 from .knobs import Anything, Bool, Choice, Float, Int, law_shorthand
@@ -363,10 +363,11 @@ class LieGAN(DiscoveryMethod):
         return result
 
 
-class AdversarialTask(TrainingTask):
+class AdversarialTask(DataTask):
     """LieGAN's batch step (discriminator, then generator) for the engine; SymmetryGAN shares it."""
 
     def __init__(self, method: LieGAN, dataset: SymmetryDataset, callback=None):
+        super().__init__(dataset.x, dataset.y)
         self.method, self.dataset, self.callback = method, dataset, callback
         self.action = dataset.task_action()
         self.uses_budget = method.lr_decay != 1.0
@@ -390,14 +391,9 @@ class AdversarialTask(TrainingTask):
         t = min(1.0, step / max(1, total_steps - 1))
         return {"generator": decay + (1 - decay) * 0.5 * (1 + math.cos(math.pi * t))}
 
-    def on_train_start(self, run):
-        self.x = self.dataset.x.to(run.device)
-        self.y = None if self.dataset.y is None else self.dataset.y.to(run.device)
-
     def training_step(self, batch, run):
         m, symmetry, disc = self.method, run.modules["symmetry"], run.modules["discriminator"]
-        xb = self.x[batch]
-        yb = None if self.y is None else self.y[batch]
+        xb, yb = self.samples(batch)
         g, _ = symmetry(len(batch), run.rng)
         gx, gy = self.action.apply(g, xb, yb)
 
@@ -429,10 +425,11 @@ class AdversarialTask(TrainingTask):
                 self.early_stopping.reset()
 
 
-class _FoolingTask(TrainingTask):
+class _FoolingTask(DataTask):
     """A fresh discriminator against a fixed symmetry (multi-start's judge)."""
 
     def __init__(self, method: LieGAN, dataset: SymmetryDataset, symmetry: nn.Module):
+        super().__init__(dataset.x, dataset.y)
         self.method, self.dataset, self.symmetry = method, dataset, symmetry
         self.action = dataset.task_action()
 
@@ -444,13 +441,9 @@ class _FoolingTask(TrainingTask):
         symmetry = copy.deepcopy(self.symmetry).requires_grad_(False)
         return {"discriminator": disc, "symmetry": symmetry}, {"discriminator": opt}
 
-    def on_train_start(self, run):
-        self.x = self.dataset.x.to(run.device)
-        self.y = None if self.dataset.y is None else self.dataset.y.to(run.device)
-
     def training_step(self, batch, run):
         disc = run.modules["discriminator"]
-        xb, yb = self.x[batch], None if self.y is None else self.y[batch]
+        xb, yb = self.samples(batch)
         with torch.no_grad():
             g, _ = run.modules["symmetry"](len(batch), run.rng)
             gx, gy = self.action.apply(g, xb, yb)

@@ -123,6 +123,21 @@ class TrainingTask:
         pass
 
 
+class DataTask(TrainingTask):
+    """A task on tensors x and y (y may be None) that the engine's batches index: they go to the
+    run's device when training starts, and `self.samples(batch)` -> (xb, yb)."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor | None = None):
+        self.x_data, self.y_data = x, y
+
+    def on_train_start(self, run: "Run") -> None:
+        self.x = self.x_data.to(run.device)
+        self.y = None if self.y_data is None else self.y_data.to(run.device)
+
+    def samples(self, batch: torch.Tensor) -> tuple:
+        return self.x[batch], None if self.y is None else self.y[batch]
+
+
 class Run:
     """One fit's live state, handed to the task's step: device, rank, rng, modules, optimisers."""
 

@@ -8,10 +8,10 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .engine import TrainingTask
+from .engine import DataTask
 
 
-class SupervisedTask(TrainingTask):
+class SupervisedTask(DataTask):
     """`build(rng)` -> model (or a built model); Adam(lr, weight_decay) on `loss_fn(model(x), y)`.
 
     `augment(x, y, generator)` transforms each batch (its draws come from the run's generator).
@@ -23,8 +23,8 @@ class SupervisedTask(TrainingTask):
 
     def __init__(self, build: Callable[[torch.Generator], nn.Module] | nn.Module, loss_fn, x, y, *,
                  lr: float = 1e-3, weight_decay: float = 0.0, augment=None, cosine: bool = False):
+        super().__init__(x, y)
         self.build, self.loss_fn, self.augment = build, loss_fn, augment
-        self.x_data, self.y_data = x, y
         self.lr, self.weight_decay, self.cosine = lr, weight_decay, cosine
         self.uses_budget = cosine
 
@@ -36,15 +36,11 @@ class SupervisedTask(TrainingTask):
     def lr_factor(self, step, total_steps):
         return 0.5 * (1 + math.cos(math.pi * step / max(1, total_steps))) if self.cosine else 1.0
 
-    def on_train_start(self, run):
-        self.x = self.x_data.to(run.device)
-        self.y = None if self.y_data is None else self.y_data.to(run.device)
-
     def on_epoch_start(self, epoch, run):
         run.modules["model"].train()
 
     def training_step(self, batch, run):
-        xb, yb = self.x[batch], None if self.y is None else self.y[batch]
+        xb, yb = self.samples(batch)
         if self.augment is not None:
             xb, yb = self.augment(xb, yb, run.rng)
         loss = self.loss_fn(run.modules["model"](xb), yb)

@@ -314,7 +314,8 @@ class LieGAN(DiscoveryMethod):
         check_option("init", self.init, ["liesd"])
         from .liesd import LieSD
 
-        closed = LieSD(n_generators=self.n_generators, seed=self.seed).fit(dataset, progress=False)
+        closed = LieSD(n_generators=self.n_generators, seed=self.seed).fit(dataset, progress=False,
+                                                                           hardware=fit_options.get("hardware"))
         options = self.get_params()
         # refine, do not search again: a quarter of the generator's lr and no small-data step floor.
         # At full lr for 3,000 steps the adversary walks off a 0.99 start on weakly visible symmetries

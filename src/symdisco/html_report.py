@@ -158,8 +158,12 @@ def run_cells(run: dict, load_builtin: bool = True) -> dict[str, str]:
     cells = {"overview": summary, "generators": _generators_html(run, truth),
              "structure": brackets_html(canonical(generators)),
              "metric": "", "spectrum": "", "equations": "", "verify": ""}
+    conformal = record.get("conformal_metric")
     if metric is not None:
         cells["metric"] = (matrix_html(metric) + f'<div class="sub">signature {signature(metric)}</div>')
+    elif conformal is not None:
+        cells["metric"] = (matrix_html(conformal) + f'<div class="sub">kept up to scale (the algebra holds the '
+                           f'dilation), signature {signature(conformal)}</div>')
     else:
         cells["metric"] = '<p class="muted">none preserved</p>'
     if record.get("singular_values") is not None:

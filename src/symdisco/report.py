@@ -45,6 +45,9 @@ def summary_text(run: dict) -> str:
         lines.append(f"## generators: {generators.shape[0]} of {n}x{n} (see report_generators.png)")
     if record.get("invariant_metric") is not None and n <= 12:
         lines += ["## invariant metric J (L^T J + J L = 0)", "```", _matrix(record["invariant_metric"]), "```"]
+    elif record.get("conformal_metric") is not None and n <= 12:
+        lines += ["## metric kept up to scale J (L^T J + J L = 2c J: the algebra holds the dilation)", "```",
+                  _matrix(record["conformal_metric"]), "```"]
     if record.get("vector_fields") is not None:               # lienlsd: the symmetries themselves
         lines += ["## vector fields", ""] + [f"- `{f['text']}`" for f in record["vector_fields"]]
         if record.get("superposition"):

@@ -84,6 +84,7 @@ class SymmetryResult:
     def to_dict(self) -> dict:
         name, confidence = self.algebra.identify()
         metric = self.algebra.invariant_metric()
+        conformal = self.algebra.conformal_metric() if metric is None else None
         record = {
             "method": self.method,
             "dataset": self.dataset,
@@ -93,6 +94,7 @@ class SymmetryResult:
             "algebra_confidence": _finite_or_none(confidence),
             "closure_residual": _finite_or_none(self.algebra.closure_residual()),
             "invariant_metric": None if metric is None else np.asarray(metric).tolist(),
+            "conformal_metric": None if conformal is None else np.asarray(conformal).tolist(),
             "seconds": round(float(self.seconds), 3),
             "seed": self.seed,
             "options": self.options,
@@ -128,7 +130,7 @@ class SymmetryResult:
         history_path = Path(directory) / "history.json"
         history = json.loads(history_path.read_text()) if history_path.is_file() else []
         known = {"method", "dataset", "generators", "similarity", "algebra", "algebra_confidence",
-                 "closure_residual", "invariant_metric", "seconds", "seed", "options",
+                 "closure_residual", "invariant_metric", "conformal_metric", "seconds", "seed", "options",
                  "coefficient_law", "action"}
         return cls(
             algebra=LieAlgebra(torch.as_tensor(generators)),

@@ -17,6 +17,7 @@ from .brackets import (as_basis, closure_residual, commutator, killing_form,  # 
                        orthonormal_basis, pairwise_commutators, structure_constants)
 from .forms import (FORM_MAX_DIM, invariant_form_spectrum, invariant_forms,  # noqa: F401  (re-exported)
                     invariant_metric, normalise_metric, symmetric_basis)
+from .dilation import holds_dilation, without_dilation
 from .identify import identify
 from .nullspace import NULL_GAP
 
@@ -100,6 +101,13 @@ class LieAlgebra:
         if self.n > FORM_MAX_DIM or self.k == 0:  # no generators: no form is singled out
             return None
         return invariant_metric(self.basis.detach(), tol, min_gap)
+
+    def conformal_metric(self, tol: float | None = None, min_gap: float = NULL_GAP) -> torch.Tensor | None:
+        """For a span holding the dilation (g + R I): the metric g preserves, which every
+        generator preserves up to scale (L^T J + J L = 2c J); None otherwise."""
+        if self.n > FORM_MAX_DIM or not holds_dilation(self.basis):
+            return None
+        return invariant_metric(without_dilation(self.basis), tol, min_gap)
 
     def identify(self) -> tuple[str, float]:
         """(name, confidence in [0, 1]) from basis-independent invariants; computed once per

@@ -2,7 +2,8 @@
 coordinates (conjugation L -> g L g^-1), with a confidence in [0, 1].
 
 Names: "none" (no generators), "so(n)", "so(p,q)" (written with p <= q, e.g. "so(1,3)", "so(1,2)", "so(1,1)"),
-"translations(k)", "scaling", "sl(2)", "gl(n)", "abelian(k)", "unknown".
+"translations(k)", "scaling", "sl(2)", "gl(n)", "abelian(k)", "unknown", and any of these
+followed by "+dilation" when the span holds the identity (see `dilation`).
 
 How:
 1. Orthonormalise the span (Frobenius); its rank is the dimension k.
@@ -20,6 +21,9 @@ How:
    (p = 0: so(m)); the split 3-dimensional one is "so(1,2)" when the generators preserve
    a symmetric form of signature (1,2) (decided by `nullspace`'s rule) and "sl(2)" otherwise; a one-dimensional kernel
    with the signature of sl(m) and k = m^2 -> gl(m).
+6. A span that steps 4-5 call unknown or abelian but that holds the identity (it commutes with
+   everything): name its traceless parts and append "+dilation" (so(1,3)+dilation is co(1,3),
+   the maps keeping the light cone; so(2)+dilation the complex scalings).
 The confidence multiplies the closure factor with how clearly each decision was made
 (margins of eigenvalue ratios against their thresholds); "unknown" has confidence 0.
 """
@@ -31,6 +35,7 @@ import numpy as np
 import torch
 
 from .brackets import as_basis, closure_residual
+from .dilation import DILATION_TOL, identity_distance, without_dilation
 from .forms import FORM_MAX_DIM, invariant_form_spectrum
 from .nullspace import NULL_GAP, gap_at, null_count
 
@@ -237,6 +242,11 @@ def identify(algebra) -> tuple[str, float]:
         else:
             name, sure = _semisimple_or_reductive(q)
             sure *= _ramp(ratio, ABELIAN_TOL, 2 * ABELIAN_TOL)
+    distance = identity_distance(q) if k >= 2 else 1.0
+    if (name == "unknown" or name.startswith("abelian")) and distance < DILATION_TOL:
+        rest, rest_sure = identify(without_dilation(q))
+        if rest not in ("unknown", "none"):
+            name, sure = f"{rest}+dilation", rest_sure * _ramp(distance, DILATION_TOL, DILATION_TOL / 2)
     if name == "unknown":
         return name, 0.0
     return name, float(min(1.0, max(0.0, closure * sure * dependent)))

@@ -9,8 +9,10 @@ fits; the algebra (see `closed_form`) is the same for all of them.
 """
 from __future__ import annotations
 
+import copy
 import math
 import time
+import warnings
 
 import numpy as np
 import torch
@@ -19,6 +21,7 @@ from ..datasets.base import SymmetryDataset
 from ..errors import UserInputError
 from . import closed_form as cf
 from . import derivatives as dv
+from .fit_check import held_out_score, weak_fit_message
 from .base import DiscoveryMethod, check_option
 from .knobs import Anything, Choice, Float, Int
 
@@ -26,6 +29,10 @@ SOURCES = ("auto", "polynomial", "mlp", "neighbours")
 POLYNOMIAL_TASKS = ("invariant", "equivariant", "dynamics")
 POLYNOMIAL_FLOPS = 2e9
 """Budget (samples x features^2) of the polynomial least-squares solve: all data while it fits."""
+POLYNOMIAL_FALLBACK = 0.9
+"""Held-out R^2 of an "auto" polynomial fit below which a network is fitted too (the better one is kept)."""
+FALLBACK_FIT_STEPS = 2000
+"""Optimiser steps of that network: enough for a saturating target the default 400 leave underfitted."""
 MAX_FULL_DIM = 32
 """Largest base space searched in full: gl(n) has n^2 directions and equivariant constraints n^3 rows."""
 
@@ -65,7 +72,7 @@ class LieSD(DiscoveryMethod):
         "degree": (int, "liesd: degree of the polynomial fit (default: 3, or 2 on many inputs)"),
         "max_samples": (int, "liesd: samples whose constraints are stacked"),
         "fit_steps": (int, "liesd: optimiser steps of the fitted network"),
-        "fit_samples": (int, "liesd: samples the network is fitted on"),
+        "fit_samples": (int, "liesd: samples the network is fitted on (default: all)"),
         "n_fits": (int, "liesd: independent fits (their mean gives the derivatives, their spread the noise floor)"),
         "tolerance": (float, "liesd: normalised singular values above this are never symmetries"),
         "min_gap": (float, "liesd: smallest ratio of singular values that separates symmetries"),
@@ -74,7 +81,7 @@ class LieSD(DiscoveryMethod):
     KNOBS = {
         "n_generators": Int(0, optional=True), "derivatives": Choice(*SOURCES), "predictor": Anything(),
         "parameterization": Choice("auto", "full", "blocks", "subspace"), "span": Anything(),
-        "max_samples": Int(1), "fit_samples": Int(1), "fit_steps": Int(1), "epochs": Int(1, optional=True),
+        "max_samples": Int(1), "fit_samples": Int(1, optional=True), "fit_steps": Int(1), "epochs": Int(1, optional=True),
         "hidden": Int(1), "layers": Int(1), "lr": Float(0, strict=True), "batch_size": Int(1), "n_fits": Int(1),
         "score_noise": Float(0, strict=True), "n_neighbours": Int(2, optional=True), "degree": Int(1, optional=True),
         "tolerance": Float(0, 1, strict=True), "min_gap": Float(1), "seed": Int(),
@@ -82,7 +89,7 @@ class LieSD(DiscoveryMethod):
     }
 
     def __init__(self, n_generators: int | None = None, *, derivatives: str = "auto", predictor=None,
-                 parameterization: str = "auto", span=None, max_samples: int = 2000, fit_samples: int = 4000,
+                 parameterization: str = "auto", span=None, max_samples: int = 2000, fit_samples: int | None = None,
                  fit_steps: int = 400, epochs: int | None = None, hidden: int = 64, layers: int = 2,
                  lr: float = 1e-2, batch_size: int = 1000,
                  n_fits: int = 2, score_noise: float = 0.1, n_neighbours: int | None = None, degree: int | None = None,
@@ -214,8 +221,9 @@ class LieSD(DiscoveryMethod):
         parts = max(1, self.n_fits)
         budget = max(int(POLYNOMIAL_FLOPS / features ** 2), 2 * features) * parts
         idx = torch.randperm(len(z), generator=generator)[:budget]
-        return [dv.polynomial_predictor(z[part], targets[part], degree).values_and_jacobian(anchors)
-                for part in idx.chunk(parts)]
+        polynomials = [dv.polynomial_predictor(z[part], targets[part], degree) for part in idx.chunk(parts)]
+        self.predictors_ = polynomials
+        return [poly.values_and_jacobian(anchors) for poly in polynomials]
 
     def _derivatives(self, dataset, z, targets, anchors, generator, scales_x, scales_y, degree=None) -> list:
         """[(values (A, O), Jacobians (A, O, D))] at the anchors: one pair per independent fit."""
@@ -234,8 +242,20 @@ class LieSD(DiscoveryMethod):
             if dataset.task == "classification":
                 targets = torch.nn.functional.one_hot(targets, int(dataset.y.max()) + 1).double()
             return [dv.neighbour_fits(z, targets, anchors, self.n_neighbours)]
-        return [dv.jacobian(self._fitted(dataset, z, targets, generator, self.seed + 7919 * i), anchors)
-                for i in range(self.n_fits)]
+        self.predictors_ = [self._fitted(dataset, z, targets, generator, self.seed + 7919 * i)
+                            for i in range(self.n_fits)]
+        return [dv.jacobian(fn, anchors) for fn in self.predictors_]
+
+    def _held_out(self, dataset, scales_x, scales_y, increments) -> dict | None:
+        """The fitted predictors' score on (up to max_samples of) the dataset's test split
+        (`fit_check`); None without one."""
+        if not self.predictors_ or dataset.y_test is None or dataset.task == "unsupervised" or not len(dataset.x_test):
+            return None
+        idx = torch.randperm(len(dataset.x_test), generator=torch.Generator().manual_seed(self.seed))[:self.max_samples]
+        x_test, y_test = dataset.x_test[idx], dataset.y_test[idx]
+        z_test = scales_x.standardise(as_blocks(dataset, x_test)).reshape(len(x_test), -1)
+        y_test = y_test - x_test if increments else y_test
+        return held_out_score(dataset.task, self.predictors_, z_test, self._targets(dataset, y_test, scales_y))
 
     # -- the solve -------------------------------------------------------------------
     def _search_basis(self, dataset, n, scales_x) -> torch.Tensor:
@@ -282,9 +302,37 @@ class LieSD(DiscoveryMethod):
 
     def fit(self, dataset: SymmetryDataset, *, out=None, progress: bool = True,
             hardware=None) -> "SymmetryResult":  # noqa: F821
-        """Closed form on the CPU; a network it fits for derivatives trains on `hardware` (or `device`)."""
+        """Closed form on the CPU; a network it fits for derivatives trains on `hardware` (or `device`).
+
+        With derivatives "auto", a polynomial fit that explains the held-out data poorly
+        (R^2 < POLYNOMIAL_FALLBACK: e.g. tanh of a quadratic form, which saturates) is followed
+        by a network fit, and the better of the two on held-out data is kept: derivatives from
+        a poor fit give a confident, wrong algebra (a sheared so(1,2) at R^2 0.62).
+        """
         start = time.perf_counter()
-        self.fit_losses_, self.hardware_ = None, hardware
+        self.hardware_ = hardware
+        result = self._fit_once(dataset)
+        check = result.extras.get("predictor_check")
+        if (self.derivatives == "auto" and self.predictor is None and result.extras.get("derivatives") == "polynomial"
+                and check is not None and check["held_out"] < POLYNOMIAL_FALLBACK):
+            network = copy.copy(self)
+            network.derivatives, network.fit_steps = "mlp", max(self.fit_steps, FALLBACK_FIT_STEPS)
+            second = network._fit_once(dataset)
+            tried = [{"derivatives": "polynomial", "degree": result.extras.get("degree"), **check},
+                     {"derivatives": "mlp", "fit_steps": network.fit_steps, **second.extras["predictor_check"]}]
+            if second.extras["predictor_check"]["held_out"] > check["held_out"]:
+                result, self.spectrum_, self.predictors_ = second, network.spectrum_, network.predictors_
+            result.extras["derivatives_tried"] = tried
+            result.options = self.describe_params()
+        result.seconds = time.perf_counter() - start
+        message = weak_fit_message(result.extras.get("predictor_check"))
+        if message:
+            warnings.warn(message, stacklevel=2)
+        return result
+
+    def _fit_once(self, dataset: SymmetryDataset) -> "SymmetryResult":  # noqa: F821
+        start = time.perf_counter()
+        self.fit_losses_ = None
         check_option("derivatives", self.derivatives, SOURCES)
         if self.n_generators is not None and self.n_generators < 0:
             raise UserInputError(f"--generators must be >= 0, got {self.n_generators}")
@@ -320,12 +368,16 @@ class LieSD(DiscoveryMethod):
         degrees = [degree]
         if source == "polynomial" and self.degree is None and dv.quartic_is_cheap(z.shape[1]):
             degrees = [4, degree]
-        spectra = []
+        spectra, predictors = [], []
         for candidate in degrees:
+            self.predictors_ = []
             fits = self._derivatives(dataset, z, targets, z[anchors_idx], generator, scales_x, scales_y, candidate)
+            predictors.append(self.predictors_)
             gram, spread = self._grams(dataset, blocks_z, fits, basis)
             spectra.append(cf.solve(gram, self.n_generators, self.tolerance, self.min_gap, spread))
         degree, spectrum = self._pick_degree(degrees, spectra)
+        self.predictors_ = predictors[degrees.index(degree)]
+        check = self._held_out(dataset, scales_x, scales_y, increments)
         coefficients = torch.as_tensor(spectrum.vectors[:, :spectrum.k].T)           # (k, p)
         found_z = torch.einsum("kp,pij->kij", coefficients, basis)
         found = cf.readable_basis(scales_x.to_user(found_z))
@@ -336,6 +388,8 @@ class LieSD(DiscoveryMethod):
                   "constraint_samples": len(anchors_idx), "fitted_increments": increments}
         if source == "polynomial":
             extras["degree"] = degree
+        if check is not None:
+            extras["predictor_check"] = check
         if getattr(self, "fit_losses_", None):
             extras["fit_loss"] = self.fit_losses_[-1]
         self.spectrum_, self.scales_ = spectrum, scales_x

@@ -5,8 +5,10 @@ Each case writes x, y to an .npz file (datasets/symmetry_cases.py), runs
 with the truth (the file itself carries none). Also: a dataset without symmetry (k = 0
 expected), a noise table (noise on y of 0, 1, 5, 10%: similarity and chosen k) and the toy jets
 in the collider frame from the classifier (the default 4,000 jets, and 100,000 with --cases
-jets-100k, about 4 minutes). Writes benchmarks/results/liesd_quality.json, keeping the rows of
-cases not run this time.
+jets-100k, about 4 minutes). Images ("images"): the six affine fields of the pixel plane on
+blob-images (a rotation-invariant label, by regression and by classes; a translation-invariant
+one; 3 seeds each) and rotated-digits. Writes benchmarks/results/liesd_quality.json, keeping the
+rows of cases not run this time.
 Usage: python benchmarks/liesd_quality.py [--cases so3 disguise ...] [--out benchmarks/results]
 """
 from __future__ import annotations
@@ -56,14 +58,40 @@ def run(name, command, out, truth, expected_k) -> dict:
            "predictor_check": record.get("predictor_check")}
     if len(truth) and found is not None and len(found) >= len(truth):   # how much of the truth the span holds
         row["truth_in_span"] = float(torch.cos(principal_angles(found, truth)).pow(2).mean())
+    if record.get("vector_fields"):
+        row["vector_fields"] = [field["text"] for field in record["vector_fields"]]
     print(json.dumps({k: row[k] for k in ("case", "expected_k", "chosen_k", "similarity", "algebra", "seconds")}),
           flush=True)
     return row
 
 
+IMAGE_CASES = [
+    *[(f"blob-images-rotation-seed{s}", ["blob-images", "-D", f"seed={s}", "--seed", str(s)], "rotation", 1)
+      for s in range(3)],
+    *[(f"blob-images-rotation-classes-seed{s}", ["blob-images", "-D", "task=classification", "-D", f"seed={s}",
+                                                  "--seed", str(s)], "rotation", 1) for s in range(3)],
+    *[(f"blob-images-translation-seed{s}", ["blob-images", "-D", "symmetry=translation", "-D", f"seed={s}",
+                                             "--seed", str(s)], "translation", 2) for s in range(3)],
+    ("rotated-digits", ["rotated-digits"], "rotation", 1),
+    ("rotated-digits-k1", ["rotated-digits", "--generators", "1"], "rotation", 1),
+]
+"""(name, data and options, truth, expected k): `symdisco discover DATA --method liesd`, the affine
+search space chosen by itself for image data."""
+
+
+def image_rows(folder: Path) -> list[dict]:
+    truths = {"rotation": known.rotation_affine().basis.numpy(), "translation": known.translations(2).basis.numpy()}
+    rows = []
+    for name, options, truth, k in IMAGE_CASES:
+        out = folder / f"{name}-run"
+        rows.append(run(name, ["discover", *options, "--method", "liesd", "--out", str(out), "--quiet"], out,
+                        truths[truth], k))
+    return rows
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cases", nargs="*", default=["so3", "disguise", "boost", "none", "noise", "jets"])
+    parser.add_argument("--cases", nargs="*", default=["so3", "disguise", "boost", "none", "noise", "jets", "images"])
     parser.add_argument("--out", default="benchmarks/results")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -98,6 +126,8 @@ def main():
                 rows.append(run(name, ["discover", "lorentz-jets", "-D", "frame=collider", "-D", "n_train=100000",
                                        "--method", "liesd", "--epochs", "80", *extra, "--out", str(out), "--quiet"],
                                 out, lorentz, 6))
+        if "images" in args.cases:
+            rows += image_rows(folder)
     path = Path(args.out) / "liesd_quality.json"
     rerun = {row["case"] for row in rows}   # rows of cases not run this time are kept
     kept = [row for row in json.loads(path.read_text())["rows"] if row["case"] not in rerun] if path.is_file() else []

@@ -265,8 +265,8 @@ def test_auto_takes_a_clear_closed_form_and_falls_back_to_liegan_otherwise():
     x, y, truth = sc.rotation_in_disguise_task(2000, np.random.default_rng(0))
     result = get("auto")(seed=0).fit(dataset(x, y, truth), progress=False)
     assert result.extras["auto"]["used"] == "liesd" and result.algebra.k == 1 and result.similarity > 0.99
-    images = SymmetryDataset("tiny-images", torch.randn(64, 1, 8, 8), torch.randn(64, 1), torch.randn(16, 1, 8, 8),
-                             torch.randn(16, 1), "invariant", "image")
+    x, x_test = torch.randn(64, 1, 8, 8), torch.randn(16, 1, 8, 8)     # equivariant images: not closed form
+    images = SymmetryDataset("tiny-images", x, x.flip(-1), x_test, x_test.flip(-1), "equivariant", "image")
     fallback = get("auto")(seed=0, epochs=1).fit(images, progress=False)
     assert fallback.extras["auto"]["used"] == "liegan" and "not applicable" in fallback.extras["auto"]["why"]
     assert fallback.algebra.n == 3 and fallback.method == "auto"

@@ -17,7 +17,8 @@ from .base import SymmetryDataset
 from .io import load_file
 from .registry import describe_all, load, names, register
 
-DATASET_MODULES = ("nbody", "synthetic", "jets", "reaction_diffusion", "dynamics", "images", "pde", "lambda_omega")
+DATASET_MODULES = ("nbody", "synthetic", "jets", "reaction_diffusion", "dynamics", "images", "blobs", "pde",
+                   "lambda_omega")
 
 for _module in DATASET_MODULES:
     if (Path(__file__).parent / f"{_module}.py").exists():

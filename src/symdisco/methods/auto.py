@@ -3,8 +3,8 @@
 The closed form (LieSD) is taken as it is when its spectrum shows a clear gap (at least
 `confident_gap`) or clearly no symmetry (every normalised singular value above its tolerance
 and its noise floor). Otherwise - a weak gap, or a task the closed form does not cover, such as
-images - LieGAN runs, started from the closed-form basis when there is one, with the closed
-form's k (or `n_generators`, or 1). The result says which was used and why (`auto`).
+equivariant images - LieGAN runs, started from the closed-form basis when there is one, with
+the closed form's k (or `n_generators`, or 1). The result says which was used and why (`auto`).
 """
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ class AutoMethod(DiscoveryMethod):
         closed, why = None, None
         try:
             closed = LieSD(n_generators=self.n_generators, seed=self.seed).fit(dataset, progress=False)
-        except UserInputError as error:  # e.g. images: not covered by the closed form
+        except UserInputError as error:  # e.g. equivariant images: not covered by the closed form
             why = f"closed form not applicable ({error})"
         if closed is not None:
             gap, k = closed.extras["gap"], closed.extras["chosen_k"]
@@ -54,7 +54,7 @@ class AutoMethod(DiscoveryMethod):
             why = f"closed form unsure (gap {gap if gap is None else round(gap, 3)}, k = {k})"
         k = self.n_generators or (closed.algebra.k if closed is not None and closed.algebra.k else 1)
         init = None
-        if closed is not None and closed.algebra.k == k and dataset.action != "image":
+        if closed is not None and closed.algebra.k == k:
             init = closed.algebra.basis.float()
         result = LieGAN(n_generators=k, epochs=self.epochs, init_basis=init, seed=self.seed,
                         device=self.device).fit(dataset, out=out, progress=progress, hardware=hardware)

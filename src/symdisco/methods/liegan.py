@@ -109,7 +109,8 @@ class LieGAN(DiscoveryMethod):
         "discriminator": (str, "discriminator: auto, mlp, set, cnn, fourier"),
         "w_sparsity": (float, "weight of the Lp sparsity regulariser"),
         "start_epochs": (int, "epochs of each short run when --n-starts > 1"),
-        "parameterization": (str, "generators: auto, full, blocks, affine"),
+        "parameterization": (str, "generators: auto (affine for images, blocks for stacked states, else full), "
+                                  "full, blocks, affine (the 6 affine fields of the image plane, 3x3 homogeneous)"),
         "batch_size": (int, "batch size"),
         "hidden": (int, "discriminator width"),
         "nontrivial": (str, "non-triviality regulariser: cosine, relative, norm, none"),
@@ -223,8 +224,11 @@ class LieGAN(DiscoveryMethod):
         generators = make_generators(kind, self.n_generators, n, span=self.span, generator=generator,
                                      init_scale=self.init_scale)
         if self.init_basis is not None:  # a starting guess, e.g. from a previous run
+            init = torch.as_tensor(self.init_basis, dtype=generators.weight.dtype)
+            if kind == "affine" and init.shape[-2:] == (3, 3):
+                init = init[..., :2, :]  # homogeneous affine generators: only the top 2 x 3 block is learnt
             with torch.no_grad():
-                generators.weight.copy_(torch.as_tensor(self.init_basis, dtype=generators.weight.dtype))
+                generators.weight.copy_(init)
         law = self.law_recipe().sized(self.n_generators)
         symmetry = SymmetryGenerator(generators, law, normalize=not isinstance(law, IntegerGridLaw))
         if self.incremental:

@@ -19,8 +19,10 @@ import torch
 
 from ..datasets.base import SymmetryDataset
 from ..errors import UserInputError
+from ..lie.affine_fields import describe_affine
 from . import closed_form as cf
 from . import derivatives as dv
+from . import liesd_images as images
 from .fit_check import held_out_score, weak_fit_message
 from .base import DiscoveryMethod, check_option
 from .knobs import Anything, Choice, Float, Int
@@ -33,6 +35,11 @@ POLYNOMIAL_FALLBACK = 0.9
 """Held-out R^2 of an "auto" polynomial fit below which a network is fitted too (the better one is kept)."""
 FALLBACK_FIT_STEPS = 2000
 """Optimiser steps of that network: enough for a saturating target the default 400 leave underfitted."""
+FIT_STEPS = 400
+IMAGE_FIT_STEPS = 1000
+"""Default optimiser steps of the fitted network; images (hundreds of pixels in) need more for
+derivatives that hold along the fields (the translations of blob-images, 3 seeds: singular values
+0.045-0.062 of the largest at 1000 steps, 0.075-0.102, at the tolerance 0.1, at 400)."""
 MAX_FULL_DIM = 32
 """Largest base space searched in full: gl(n) has n^2 directions and equivariant constraints n^3 rows."""
 
@@ -48,8 +55,7 @@ def as_blocks(dataset: SymmetryDataset, x: torch.Tensor) -> torch.Tensor:
         return x.reshape(len(x), -1, b)
     if dataset.action == "points":
         return x.reshape(len(x), x.shape[1], x.shape[2])
-    raise UserInputError(f"{dataset.name}: method liesd does not handle the {dataset.action!r} action yet "
-                         "(use --method liegan for images)")
+    raise UserInputError(f"{dataset.name}: method liesd does not handle the {dataset.action!r} action")
 
 
 class LieSD(DiscoveryMethod):
@@ -60,8 +66,10 @@ class LieSD(DiscoveryMethod):
     a score network by denoising score matching) or "neighbours" (local linear fits, no
     training). predictor: a fitted torch module or callable x -> y (or class logits, or the
     score for unlabelled data), in the dataset's layout; used instead of fitting one.
-    parameterization: "auto"/"full"/"blocks" (all of gl(n) on the base space the action acts on)
-    or "subspace" with `span` (m, n, n). tolerance, min_gap: the dimension rule (`closed_form.solve`).
+    parameterization: "auto"/"full"/"blocks" (all of gl(n) on the base space the action acts on),
+    "affine" (images, and what "auto" means for them: the six affine vector fields of the pixel
+    plane, 3 x 3 homogeneous generators; see `liesd_images`) or "subspace" with `span` (m, n, n).
+    tolerance, min_gap: the dimension rule (`closed_form.solve`).
     """
 
     name = "liesd"
@@ -71,7 +79,7 @@ class LieSD(DiscoveryMethod):
                          "polynomial (least squares, no training loop), mlp (fitted here) or neighbours (local fits)"),
         "degree": (int, "liesd: degree of the polynomial fit (default: 3, or 2 on many inputs)"),
         "max_samples": (int, "liesd: samples whose constraints are stacked"),
-        "fit_steps": (int, "liesd: optimiser steps of the fitted network"),
+        "fit_steps": (int, "liesd: optimiser steps of the fitted network (default 400; 1000 on images)"),
         "fit_samples": (int, "liesd: samples the network is fitted on (default: all)"),
         "n_fits": (int, "liesd: independent fits (their mean gives the derivatives, their spread the noise floor)"),
         "tolerance": (float, "liesd: normalised singular values above this are never symmetries"),
@@ -80,8 +88,9 @@ class LieSD(DiscoveryMethod):
 
     KNOBS = {
         "n_generators": Int(0, optional=True), "derivatives": Choice(*SOURCES), "predictor": Anything(),
-        "parameterization": Choice("auto", "full", "blocks", "subspace"), "span": Anything(),
-        "max_samples": Int(1), "fit_samples": Int(1, optional=True), "fit_steps": Int(1), "epochs": Int(1, optional=True),
+        "parameterization": Choice("auto", "full", "blocks", "affine", "subspace"), "span": Anything(),
+        "max_samples": Int(1), "fit_samples": Int(1, optional=True), "fit_steps": Int(1, optional=True),
+        "epochs": Int(1, optional=True),
         "hidden": Int(1), "layers": Int(1), "lr": Float(0, strict=True), "batch_size": Int(1), "n_fits": Int(1),
         "score_noise": Float(0, strict=True), "n_neighbours": Int(2, optional=True), "degree": Int(1, optional=True),
         "tolerance": Float(0, 1, strict=True), "min_gap": Float(1), "seed": Int(),
@@ -90,7 +99,7 @@ class LieSD(DiscoveryMethod):
 
     def __init__(self, n_generators: int | None = None, *, derivatives: str = "auto", predictor=None,
                  parameterization: str = "auto", span=None, max_samples: int = 2000, fit_samples: int | None = None,
-                 fit_steps: int = 400, epochs: int | None = None, hidden: int = 64, layers: int = 2,
+                 fit_steps: int | None = None, epochs: int | None = None, hidden: int = 64, layers: int = 2,
                  lr: float = 1e-2, batch_size: int = 1000,
                  n_fits: int = 2, score_noise: float = 0.1, n_neighbours: int | None = None, degree: int | None = None,
                  tolerance: float = cf.NULL_TOLERANCE, min_gap: float = cf.MIN_GAP,
@@ -151,7 +160,9 @@ class LieSD(DiscoveryMethod):
             outputs, loss = targets.shape[1], torch.nn.functional.mse_loss
         idx = torch.randperm(len(z), generator=generator)[:self.fit_samples]
         fit_targets = None if targets is None else targets[idx] if targets.dtype == torch.long else targets[idx].float()
-        steps = self.fit_steps if self.epochs is None else self.epochs * -(-len(idx) // self.batch_size)
+        steps = self.fit_steps or (IMAGE_FIT_STEPS if dataset.action == "image" else FIT_STEPS)
+        if self.epochs is not None:
+            steps = self.epochs * -(-len(idx) // self.batch_size)
         model, self.fit_losses_ = dv.fit_network(
             lambda rng: dv.small_mlp(z.shape[1], outputs, self.hidden, self.layers), loss, z[idx].float(),
             fit_targets, steps=steps, lr=self.lr, batch_size=self.batch_size, seed=seed, augment=augment,
@@ -253,14 +264,17 @@ class LieSD(DiscoveryMethod):
             return None
         idx = torch.randperm(len(dataset.x_test), generator=torch.Generator().manual_seed(self.seed))[:self.max_samples]
         x_test, y_test = dataset.x_test[idx], dataset.y_test[idx]
-        z_test = scales_x.standardise(as_blocks(dataset, x_test)).reshape(len(x_test), -1)
+        if dataset.action == "image":  # one global scale (`_fit_images`)
+            z_test = x_test.double().reshape(len(x_test), -1) / scales_x.block
+        else:
+            z_test = scales_x.standardise(as_blocks(dataset, x_test)).reshape(len(x_test), -1)
         y_test = y_test - x_test if increments else y_test
         return held_out_score(dataset.task, self.predictors_, z_test, self._targets(dataset, y_test, scales_y))
 
     # -- the solve -------------------------------------------------------------------
     def _search_basis(self, dataset, n, scales_x) -> torch.Tensor:
         kind = self.parameterization
-        check_option("parameterization", kind, ["auto", "full", "blocks", "subspace"])
+        check_option("parameterization", kind, ["auto", "full", "blocks", "affine", "subspace"])
         if kind != "subspace":
             if n > MAX_FULL_DIM:
                 raise UserInputError(f"{dataset.name}: all of gl({n}) is too large a search space for liesd "
@@ -300,6 +314,62 @@ class LieSD(DiscoveryMethod):
                 spread += sum(cf.gram(c - mean, basis) for c in each) / (len(each) * (len(each) - 1))
         return gram, spread
 
+    def check_data(self, dataset: SymmetryDataset) -> None:
+        """Search spaces against the data: affine fields for images, matrices for the rest."""
+        kind = self.parameterization
+        if dataset.action != "image":
+            if kind == "affine":
+                raise UserInputError(f"{dataset.name}: affine generators (parameterization affine) act on "
+                                     f"images; this dataset's action is {dataset.action!r}")
+            return
+        if dataset.task not in images.IMAGE_TASKS:
+            raise UserInputError(f"{dataset.name}: on images liesd handles invariant and classification tasks, "
+                                 f"not {dataset.task!r} (use --method liegan)")
+        if kind in ("full", "blocks"):
+            raise UserInputError(f"{dataset.name}: on images liesd searches affine fields of the pixel plane: "
+                                 f"parameterization auto, affine or subspace, not {kind!r}")
+        if kind in ("auto", "affine") and self.n_generators is not None and self.n_generators > 6:
+            raise UserInputError(f"--generators {self.n_generators} exceeds the 6 affine fields of the plane")
+
+    def _fit_images(self, dataset, start: float, generator) -> "SymmetryResult":  # noqa: F821
+        """The affine search on images (`liesd_images`): one global scale, derivatives as for vectors,
+        one row per sample, output and field."""
+        x = dataset.x.double()
+        count, height, width = len(x), x.shape[-2], x.shape[-1]
+        scale = x.pow(2).mean().sqrt().clamp_min(1e-12)
+        z = (x / scale).reshape(count, -1)
+        scales_x = cf.Scales(scale.reshape(1), torch.ones(z.shape[1], dtype=torch.float64))
+        if dataset.task == "invariant":
+            y_flat = dataset.y.double().reshape(count, -1)
+            self.y_mean_, self.y_std_ = y_flat.mean(0), y_flat.std(0).clamp_min(1e-12)
+        targets = self._targets(dataset, dataset.y, None)
+        kind = "affine" if self.parameterization == "auto" else self.parameterization
+        basis = images.search_basis(kind, self.span, height, width)
+        if self.n_generators is not None and self.n_generators > basis.shape[0]:
+            raise UserInputError(f"--generators {self.n_generators} exceeds the {basis.shape[0]} dimensions "
+                                 "of the search space")
+        anchors_idx = torch.randperm(count, generator=generator)[:self.max_samples]
+        self.predictors_ = []
+        fits = self._derivatives(dataset, z, targets, z[anchors_idx], generator, scales_x, None)
+        check = self._held_out(dataset, scales_x, None, False)
+        gram, spread = images.grams(fits, z[anchors_idx].reshape(-1, *x.shape[1:]), basis)
+        spectrum = cf.solve(gram, self.n_generators, self.tolerance, self.min_gap, spread)
+        coefficients = torch.as_tensor(spectrum.vectors[:, :spectrum.k].T)           # (k, p)
+        found = images.oriented(cf.readable_basis(torch.einsum("kp,pij->kij", coefficients, basis)))
+        source = "predictor" if self.predictor is not None else self._source(dataset, z.shape[1])[0]
+        extras = {"singular_values": [float(v) for v in spectrum.values], "chosen_k": spectrum.k,
+                  "noise": None if spectrum.noise is None else [float(v) for v in spectrum.noise],
+                  "gap": spectrum.gap, "k_forced": spectrum.forced, "derivatives": source,
+                  "constraint_samples": len(anchors_idx), "search_space": kind,
+                  "vector_fields": [describe_affine(g) for g in found]}
+        if check is not None:
+            extras["predictor_check"] = check
+        if getattr(self, "fit_losses_", None):
+            extras["fit_loss"] = self.fit_losses_[-1]
+        self.spectrum_, self.scales_ = spectrum, scales_x
+        return self.make_result(found, dataset, time.perf_counter() - start,
+                                action=dataset.x_action().describe(), extras=extras)
+
     def fit(self, dataset: SymmetryDataset, *, out=None, progress: bool = True,
             hardware=None) -> "SymmetryResult":  # noqa: F821
         """Closed form on the CPU; a network it fits for derivatives trains on `hardware` (or `device`).
@@ -316,7 +386,7 @@ class LieSD(DiscoveryMethod):
         if (self.derivatives == "auto" and self.predictor is None and result.extras.get("derivatives") == "polynomial"
                 and check is not None and check["held_out"] < POLYNOMIAL_FALLBACK):
             network = copy.copy(self)
-            network.derivatives, network.fit_steps = "mlp", max(self.fit_steps, FALLBACK_FIT_STEPS)
+            network.derivatives, network.fit_steps = "mlp", max(self.fit_steps or FIT_STEPS, FALLBACK_FIT_STEPS)
             second = network._fit_once(dataset)
             tried = [{"derivatives": "polynomial", "degree": result.extras.get("degree"), **check},
                      {"derivatives": "mlp", "fit_steps": network.fit_steps, **second.extras["predictor_check"]}]
@@ -337,6 +407,8 @@ class LieSD(DiscoveryMethod):
         if self.n_generators is not None and self.n_generators < 0:
             raise UserInputError(f"--generators must be >= 0, got {self.n_generators}")
         generator = torch.Generator().manual_seed(self.seed)
+        if dataset.action == "image":
+            return self._fit_images(dataset, start, generator)
         blocks = as_blocks(dataset, dataset.x)
         count, _, n = blocks.shape
         scales_x = cf.Scales.of(blocks)

@@ -365,6 +365,21 @@ def test_two_cpu_processes_match_one(tmp_path, launcher, single_process_runs):
         assert [json.loads(line)["epoch"] for line in log.read_text().splitlines()] == [0, 1]  # rank 0 only
 
 
+@pytest.mark.slow
+def test_liesd_networks_on_two_cpu_processes_match_one_and_write_no_checkpoint(tmp_path):
+    """LieSD's derivative networks train through the engine: with 2 processes every global batch is
+    split and the gradients averaged, so the spectrum is the one-process spectrum; nothing but the result."""
+    args = ["discover", "so2-invariant", "--method", "liesd", "--derivatives", "mlp", "--quiet"]
+    one = _cli(*args, "--out", str(tmp_path / "one"))
+    two = _cli(*args, "--out", str(tmp_path / "two"), "--accelerator", "cpu", "--devices", "2", "--strategy", "ddp")
+    assert one.returncode == 0 and two.returncode == 0, two.stderr[-2000:]
+    records = [json.loads((tmp_path / name / "result.json").read_text()) for name in ("one", "two")]
+    np.testing.assert_allclose(records[1]["singular_values"], records[0]["singular_values"], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(records[1]["generators"], records[0]["generators"], rtol=1e-4, atol=1e-6)
+    assert records[0]["similarity"] > 0.999
+    assert not [p.name for p in (tmp_path / "two").iterdir() if "checkpoint" in p.name or p.suffix == ".jsonl"]
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_devices(tmp_path):
     """The same command on every visible GPU (DDP when there are several)."""

@@ -64,3 +64,41 @@ def test_atomic_writes_get_ordinary_permissions(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert (tmp_path / "r.json").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def _fit(x, y, seed, **options):
+    from symdisco.methods import derivatives as dv
+
+    loss = torch.nn.functional.mse_loss
+    if y is None:
+        score = dv.DenoisingScore(0.1)
+        loss, options["augment"] = score.loss, score.augment
+    return dv.fit_network(lambda rng: dv.small_mlp(x.shape[1], x.shape[1] if y is None else y.shape[1], hidden=32),
+                          loss, x, y, steps=150, batch_size=256, seed=seed, **options)
+
+
+def test_closed_form_network_fits_run_on_the_engine_in_process_and_write_nothing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    x = torch.randn(600, 3, generator=torch.Generator().manual_seed(0))
+    y = (x ** 2).sum(1, keepdim=True)
+    torch.manual_seed(123)
+    state = torch.random.get_rng_state()
+    model, losses = _fit(x, y, seed=1)
+    assert torch.equal(state, torch.random.get_rng_state())        # no global reseeding
+    assert list(tmp_path.iterdir()) == []                           # no checkpoint, lock or log
+    assert len(losses) == 50 and losses[-1] < 0.05 * losses[0]      # 150 steps = 50 epochs of 3 batches
+    with torch.no_grad():
+        assert not model.training and float(torch.nn.functional.mse_loss(model(x), y)) < 0.05 * float(y.var())
+    again, _ = _fit(x, y, seed=1)
+    other, _ = _fit(x, y, seed=2)
+    assert all(torch.equal(a, b) for a, b in zip(model.parameters(), again.parameters()))
+    assert not torch.equal(next(model.parameters()), next(other.parameters()))
+
+
+def test_score_network_without_targets_learns_the_gaussian_score():
+    scales = torch.tensor([0.5, 1.0, 2.0])
+    x = torch.randn(2000, 3, generator=torch.Generator().manual_seed(0)) * scales
+    model, _ = _fit(x, None, seed=0)
+    with torch.no_grad():
+        fitted, truth = model(x), -x / scales ** 2                  # grad log N(0, diag(scales^2))
+    assert float(torch.nn.functional.cosine_similarity(fitted.flatten(), truth.flatten(), dim=0)) > 0.95

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .lie.sampling import group_elements
@@ -32,22 +33,20 @@ def _normalised(basis: torch.Tensor) -> torch.Tensor:
 
 def fit_heldout_predictor(dataset, steps: int = 600, seed: int = 0):
     """A small network on the test split, in the user's coordinates: x (N, ...) -> outputs (N, O)
-    (class log-probabilities for classification)."""
-    from .methods.derivatives import classification_loss, fit_network, regression_loss, small_mlp
+    (class log-probabilities for classification), trained through the engine on the CPU."""
+    from .methods.derivatives import fit_network, small_mlp
 
     x = dataset.x_test.reshape(len(dataset.x_test), -1).float()
     x_scale = x.std(0).clamp_min(1e-6)
-    torch.manual_seed(seed)
     if dataset.task == "classification":
         classes = int(max(dataset.y.max(), dataset.y_test.max())) + 1
-        model = small_mlp(x.shape[1], classes, hidden=64)
-        fit_network(model, classification_loss, x / x_scale, dataset.y_test.long(), steps=steps, seed=seed,
-                    batch_size=512, lr=3e-3)
+        model, _ = fit_network(lambda rng: small_mlp(x.shape[1], classes, hidden=64), F.cross_entropy,
+                               x / x_scale, dataset.y_test.long(), steps=steps, seed=seed, batch_size=512, lr=3e-3)
         return lambda xs: torch.log_softmax(model(xs.reshape(len(xs), -1).float() / x_scale), dim=-1)
     y = dataset.y_test.reshape(len(dataset.y_test), -1).float()
     y_scale = y.std().clamp_min(1e-6)
-    model = small_mlp(x.shape[1], y.shape[1], hidden=64)
-    fit_network(model, regression_loss, x / x_scale, y / y_scale, steps=steps, seed=seed, batch_size=512, lr=3e-3)
+    model, _ = fit_network(lambda rng: small_mlp(x.shape[1], y.shape[1], hidden=64), F.mse_loss, x / x_scale,
+                           y / y_scale, steps=steps, seed=seed, batch_size=512, lr=3e-3)
     return lambda xs: model(xs.reshape(len(xs), -1).float() / x_scale) * y_scale
 
 

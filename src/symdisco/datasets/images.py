@@ -89,15 +89,19 @@ def load_translation_1d(nodes=31, n_train=1000, n_test=200, shift=0.05, max_freq
     coefficients = _periodic_signals(rng, n_train + n_test, d, max_frequency, decay)
     x = _evaluate_signals(*coefficients, d, 0.0)
     y = _evaluate_signals(*coefficients, d, shift)
+    return _moved_pairs(name, x, y, n_train, noise, rng,
+                        _algebra(shannon_whittaker_generator(d), "translations(1) on samples"),
+                        f"{d}-sample periodic signals shifted by {shift} pixels",
+                        {"nodes": d, "shift": shift, "step": shift, "finite_step": 2.0, "max_frequency": max_frequency})
+
+
+def _moved_pairs(name, x, y, n_train, noise, rng, truth, description, metadata) -> SymmetryDataset:
+    """Signals x and the same signals moved, y (plus `noise` from `rng`), split into train and test."""
     if noise:
         y = y + noise * rng.standard_normal(y.shape)
-    truth = _algebra(shannon_whittaker_generator(d), "translations(1) on samples")
-    return SymmetryDataset(
-        name=name, x=x[:n_train], y=y[:n_train], x_test=x[n_train:], y_test=y[n_train:],
-        task="equivariant", action="vector", ground_truth=truth,
-        description=f"{d}-sample periodic signals shifted by {shift} pixels",
-        metadata={"nodes": d, "shift": shift, "step": shift, "finite_step": 2.0,
-                  "max_frequency": max_frequency})
+    return SymmetryDataset(name=name, x=x[:n_train], y=y[:n_train], x_test=x[n_train:], y_test=y[n_train:],
+                           task="equivariant", action="vector", ground_truth=truth, description=description,
+                           metadata=metadata)
 
 
 # -- rotation-2d ---------------------------------------------------------------------------
@@ -144,15 +148,10 @@ def load_rotation_2d(size=11, n_train=1000, n_test=200, angle=0.02, decay=0.0, n
                                         np.cos(arg[None] + phase[start:stop, :, None]))
         return out / math.sqrt(kx.size)
 
-    x, y = images(0.0), images(angle)
-    if noise:
-        y = y + noise * rng.standard_normal(y.shape)
-    truth = _algebra(rotation_field_generator(size), "so(2) on pixels")
-    return SymmetryDataset(
-        name=name, x=x[:n_train], y=y[:n_train], x_test=x[n_train:], y_test=y[n_train:],
-        task="equivariant", action="vector", ground_truth=truth,
-        description=f"{size}x{size} images rotated by {angle} rad",
-        metadata={"image_shape": [size, size], "angle": angle, "step": angle, "finite_step": 0.4})
+    return _moved_pairs(name, images(0.0), images(angle), n_train, noise, rng,
+                        _algebra(rotation_field_generator(size), "so(2) on pixels"),
+                        f"{size}x{size} images rotated by {angle} rad",
+                        {"image_shape": [size, size], "angle": angle, "step": angle, "finite_step": 0.4})
 
 
 # -- rotated-digits ------------------------------------------------------------------------

@@ -38,7 +38,7 @@ from ..lie.compare import cosine
 from ..lie.generators import make_generators
 from ..lie.sampling import UniformLaw, group_elements
 from ..models.baselines import MLP, SmallCNN
-from ..training import TrainingTask
+from ..training import DataTask
 from .base import DiscoveryMethod, check_option
 from .knobs import Anything, Bool, Choice, Float, Int
 from .regularizers import nontrivial_penalty, orthogonality_penalty, sparsity_penalty
@@ -185,10 +185,11 @@ def symmetry_error(model, dataset: SymmetryDataset, augmenter: Augmenter, *, n: 
 
 # -- the method ----------------------------------------------------------------------------
 
-class _AugmentedTask(TrainingTask):
+class _AugmentedTask(DataTask):
     """task(f(x), y) + w_augmented task(f(g x), g y) (+ the augmenter's regularisers when it learns)."""
 
     def __init__(self, method, dataset, build, learn_augmenter):
+        super().__init__(dataset.x, dataset.y)
         self.method, self.dataset, self.build, self.learn = method, dataset, build, learn_augmenter
         self.loss_fn, self.action = task_loss(dataset), dataset.task_action()
         self.train_augmenter = False
@@ -203,16 +204,13 @@ class _AugmentedTask(TrainingTask):
                 groups.append({"params": augmenter.parameters(), "lr": self.method.lr_augmenter})
         return modules, {"all": torch.optim.Adam(groups)}
 
-    def on_train_start(self, run):
-        self.x, self.y = self.dataset.x.to(run.device), self.dataset.y.to(run.device)
-
     def on_epoch_start(self, epoch, run):
         run.modules["model"].train()
         self.train_augmenter = self.learn and epoch >= self.method.warmup_epochs
 
     def training_step(self, batch, run):
         m, model, augmenter = self.method, run.modules["model"], run.modules.get("augmenter")
-        xb, yb = self.x[batch], self.y[batch]
+        xb, yb = self.samples(batch)
         loss = self.loss_fn(model(xb), yb)
         total, losses = loss, {"loss": loss.item()}
         if augmenter is not None:
@@ -230,9 +228,7 @@ class _AugmentedTask(TrainingTask):
                 total = (total + m.w_nontrivial * nontrivial + m.w_orthogonality * orthogonality
                          + m.w_sparsity * sparsity_penalty(basis, 1.0))
                 losses["nontrivial"], losses["orthogonality"] = nontrivial.item(), orthogonality.item()
-        run.zero_grad("all")
-        run.backward(total)
-        run.step("all")
+        run.update(total, "all")
         return losses
 
     def on_epoch_end(self, epoch, row, run):

@@ -15,7 +15,7 @@ from torch import nn
 
 from ..errors import UserInputError
 from ..lie.sampling import UniformLaw, group_log
-from ..training import TrainingTask
+from ..training import DataTask
 from .knobs import Float
 from .liegan import LieGAN
 from .regularizers import orthogonality_penalty
@@ -111,11 +111,12 @@ class AugerinoPlus(LieGAN):
                                 action=dataset.x_action().describe())
 
 
-class _AugerinoTask(TrainingTask):
+class _AugerinoTask(DataTask):
     """One optimiser for the predictor, the generators and the ranges; the task loss on
     augmented samples minus the reward for wide ranges."""
 
     def __init__(self, method: AugerinoPlus, dataset):
+        super().__init__(dataset.x, dataset.y)
         self.method, self.dataset = method, dataset
         self.action = dataset.task_action()
         self.classification = dataset.task == "classification"
@@ -130,21 +131,16 @@ class _AugerinoTask(TrainingTask):
         optimiser = torch.optim.Adam(list(symmetry.parameters()) + list(predictor.parameters()), lr=m.lr)
         return {"symmetry": symmetry, "predictor": predictor}, {"all": optimiser}
 
-    def on_train_start(self, run):
-        self.x, self.y = self.dataset.x.to(run.device), self.dataset.y.to(run.device)
-
     def training_step(self, batch, run):
         symmetry, predictor = run.modules["symmetry"], run.modules["predictor"]
         g, _ = symmetry(len(batch), run.rng)
-        gx, gy = self.action.apply(g, self.x[batch], self.y[batch])
+        gx, gy = self.action.apply(g, *self.samples(batch))
         prediction = predictor(gx.reshape(len(batch), -1))
         task = (F.cross_entropy(prediction, gy) if self.classification
                 else F.mse_loss(prediction, gy.reshape(len(batch), -1)))
         loss = (task - self.method.w_width * symmetry.law.half_width.sum()
                 + self.method.w_orthogonality * orthogonality_penalty(symmetry.basis()))
-        run.zero_grad("all")
-        run.backward(loss)
-        run.step("all")
+        run.update(loss, "all")
         return {"task_loss": task.item()}
 
     def on_epoch_end(self, epoch, row, run):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 
@@ -23,53 +22,40 @@ def small_mlp(d_in: int, d_out: int, hidden: int = 64, layers: int = 2) -> nn.Mo
     return nn.Sequential(*modules, nn.Linear(sizes[-1], d_out))
 
 
-def fit_network(model: nn.Module, loss_fn, inputs: torch.Tensor, targets: torch.Tensor | None, *,
-                steps: int, lr: float = 1e-2, batch_size: int = 1024, seed: int = 0) -> list[float]:
-    """Adam with cosine decay on minibatches of (inputs, targets); deterministic given `seed`.
+def fit_network(build, loss_fn, inputs: torch.Tensor, targets: torch.Tensor | None, *, steps: int,
+                lr: float = 1e-2, batch_size: int = 1024, seed: int = 0, augment=None, engine=None):
+    """Adam with cosine decay on (inputs, targets) through the training engine; deterministic given `seed`.
 
-    `loss_fn(model, inputs, targets, generator)` returns a scalar. The only training loop of
-    closed-form discovery, kept in one function so that it can move onto the shared engine.
-    Returns the loss every tenth of the steps.
+    `build(rng)` makes the model (or pass one); `loss_fn(model(x), y)` is the loss and
+    `augment(x, y, rng)` may transform each batch (score matching adds its noise there).
+    `steps` optimiser steps, rounded up to whole epochs. The engine runs in process and, with
+    no out folder, writes nothing: these fits take well under a second. `engine` (default:
+    one CPU device, no progress) says where. Returns (the model on the CPU, in eval mode;
+    the mean loss of every epoch).
     """
-    generator = torch.Generator().manual_seed(seed)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr, foreach=True)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(1.0, step / max(1, steps)))))
-    losses, report = [], max(1, steps // 10)
-    model.train()
-    for step in range(steps):
-        if len(inputs) > batch_size:
-            idx = torch.randint(0, len(inputs), (batch_size,), generator=generator)
-            xb, yb = inputs[idx], None if targets is None else targets[idx]
-        else:
-            xb, yb = inputs, targets
-        loss = loss_fn(model, xb, yb, generator)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        schedule.step()
-        if step % report == report - 1 or step == steps - 1:
-            losses.append(float(loss.detach()))
-    model.eval()
-    return losses
+    from ..training import Engine, SupervisedTask, default_hardware
+
+    engine = engine or Engine(default_hardware("cpu"), progress=False)
+    steps_per_epoch = math.ceil(len(inputs) / batch_size)
+    task = SupervisedTask(build, loss_fn, inputs, targets, lr=lr, augment=augment, cosine=True)
+    run = engine.fit(task, n_samples=len(inputs), batch_size=batch_size, epochs=math.ceil(steps / steps_per_epoch),
+                     seed=seed)
+    return run.modules["model"].cpu(), [row["loss"] for row in run.history]
 
 
-def regression_loss(model, xb, yb, generator):
-    return F.mse_loss(model(xb), yb)
+class DenoisingScore:
+    """Denoising score matching: a network s with s(z + sigma e) ~ -e / sigma learns s ~ grad log p
+    (smoothed by sigma). `augment` adds the noise and sets the target; `loss` weighs by sigma^2."""
 
+    def __init__(self, sigma: float):
+        self.sigma = float(sigma)
 
-def classification_loss(model, xb, yb, generator):
-    return F.cross_entropy(model(xb), yb)
+    def augment(self, xb, yb, rng):
+        noise = torch.randn(xb.shape, generator=rng, dtype=xb.dtype, device=xb.device)
+        return xb + self.sigma * noise, -noise / self.sigma
 
-
-def denoising_score_loss(sigma: float):
-    """Denoising score matching: s(z + sigma e) ~ -e / sigma, so s ~ grad log p (smoothed by sigma)."""
-
-    def loss(model, xb, yb, generator):
-        noise = torch.randn(xb.shape, generator=generator, dtype=xb.dtype)
-        return (sigma * model(xb + sigma * noise) + noise).pow(2).sum(1).mean()
-
-    return loss
+    def loss(self, scores, target):
+        return self.sigma ** 2 * (scores - target).pow(2).sum(1).mean()
 
 
 def jacobian(fn, z: torch.Tensor, chunk: int = 4096) -> tuple[torch.Tensor, torch.Tensor]:

@@ -19,7 +19,7 @@ from ..errors import UserInputError
 from ..lie.compare import similarity
 from ..lie.generators import make_generators
 from ..lie.sampling import CoefficientLaw, IntegerGridLaw, NormalLaw, group_elements
-from ..training import EarlyStopping, TrainingTask
+from ..training import DataTask, EarlyStopping
 from .base import DiscoveryMethod, check_option
 from .discriminators import DISCRIMINATORS, Discriminator, make_discriminator
 from .knobs import Anything, Bool, Choice, Float, Int, law_shorthand
@@ -318,7 +318,8 @@ class LieGAN(DiscoveryMethod):
         check_option("init", self.init, ["liesd"])
         from .liesd import LieSD
 
-        closed = LieSD(n_generators=self.n_generators, seed=self.seed).fit(dataset, progress=False)
+        closed = LieSD(n_generators=self.n_generators, seed=self.seed).fit(dataset, progress=False,
+                                                                           hardware=fit_options.get("hardware"))
         options = self.get_params()
         # refine, do not search again: a quarter of the generator's lr and no small-data step floor.
         # At full lr for 3,000 steps the adversary walks off a 0.99 start on weakly visible symmetries
@@ -367,10 +368,11 @@ class LieGAN(DiscoveryMethod):
         return result
 
 
-class AdversarialTask(TrainingTask):
+class AdversarialTask(DataTask):
     """LieGAN's batch step (discriminator, then generator) for the engine; SymmetryGAN shares it."""
 
     def __init__(self, method: LieGAN, dataset: SymmetryDataset, callback=None):
+        super().__init__(dataset.x, dataset.y)
         self.method, self.dataset, self.callback = method, dataset, callback
         self.action = dataset.task_action()
         self.uses_budget = method.lr_decay != 1.0
@@ -394,31 +396,22 @@ class AdversarialTask(TrainingTask):
         t = min(1.0, step / max(1, total_steps - 1))
         return {"generator": decay + (1 - decay) * 0.5 * (1 + math.cos(math.pi * t))}
 
-    def on_train_start(self, run):
-        self.x = self.dataset.x.to(run.device)
-        self.y = None if self.dataset.y is None else self.dataset.y.to(run.device)
-
     def training_step(self, batch, run):
         m, symmetry, disc = self.method, run.modules["symmetry"], run.modules["discriminator"]
-        xb = self.x[batch]
-        yb = None if self.y is None else self.y[batch]
+        xb, yb = self.samples(batch)
         g, _ = symmetry(len(batch), run.rng)
         gx, gy = self.action.apply(g, xb, yb)
 
         d_real, d_fake = disc(xb, yb), disc(gx.detach(), None if gy is None else gy.detach())
         loss_d = discriminator_loss(d_real, d_fake)
-        run.zero_grad("discriminator")
-        run.backward(loss_d)
-        run.step("discriminator")
+        run.update(loss_d, "discriminator")
 
         basis = symmetry.basis()
         loss_g = (generator_loss(disc(gx, gy))
                   + m.w_nontrivial * nontrivial_penalty(xb, gx, basis, m.nontrivial)
                   + m.w_orthogonality * orthogonality_penalty(basis, m.orthogonality)
                   + m.w_sparsity * sparsity_penalty(basis, m.sparsity_p))
-        run.zero_grad("generator")
-        run.backward(loss_g)
-        run.step("generator")
+        run.update(loss_g, "generator")
         return {"loss_d": loss_d.item(), "loss_g": loss_g.item(),
                 "d_real_acc": (d_real > 0).float().mean().item(), "d_fake_acc": (d_fake < 0).float().mean().item()}
 
@@ -437,10 +430,11 @@ class AdversarialTask(TrainingTask):
                 self.early_stopping.reset()
 
 
-class _FoolingTask(TrainingTask):
+class _FoolingTask(DataTask):
     """A fresh discriminator against a fixed symmetry (multi-start's judge)."""
 
     def __init__(self, method: LieGAN, dataset: SymmetryDataset, symmetry: nn.Module):
+        super().__init__(dataset.x, dataset.y)
         self.method, self.dataset, self.symmetry = method, dataset, symmetry
         self.action = dataset.task_action()
 
@@ -452,18 +446,12 @@ class _FoolingTask(TrainingTask):
         symmetry = copy.deepcopy(self.symmetry).requires_grad_(False)
         return {"discriminator": disc, "symmetry": symmetry}, {"discriminator": opt}
 
-    def on_train_start(self, run):
-        self.x = self.dataset.x.to(run.device)
-        self.y = None if self.dataset.y is None else self.dataset.y.to(run.device)
-
     def training_step(self, batch, run):
         disc = run.modules["discriminator"]
-        xb, yb = self.x[batch], None if self.y is None else self.y[batch]
+        xb, yb = self.samples(batch)
         with torch.no_grad():
             g, _ = run.modules["symmetry"](len(batch), run.rng)
             gx, gy = self.action.apply(g, xb, yb)
         loss = discriminator_loss(disc(xb, yb), disc(gx, gy))
-        run.zero_grad("discriminator")
-        run.backward(loss)
-        run.step("discriminator")
+        run.update(loss, "discriminator")
         return {"loss_d": loss.item()}

@@ -149,24 +149,24 @@ class LieSD(DiscoveryMethod):
         return bool((dataset.y - dataset.x).pow(2).mean() < 0.25 * dataset.y.pow(2).mean())
 
     def _fitted(self, dataset, z, targets, generator, seed):
-        """A small network fitted on (z, targets); for unlabelled data, a score network."""
-        torch.manual_seed(seed)
+        """A small network fitted on (z, targets) through the engine; for unlabelled data, a score network."""
+        augment = None
         if dataset.task == "unsupervised":
-            model = dv.small_mlp(z.shape[1], z.shape[1], self.hidden, self.layers)
-            loss = dv.denoising_score_loss(self.score_noise)
+            outputs, score = z.shape[1], dv.DenoisingScore(self.score_noise)
+            loss, augment = score.loss, score.augment
         elif dataset.task == "classification":
-            model = dv.small_mlp(z.shape[1], int(dataset.y.max()) + 1, self.hidden, self.layers)
-            loss = dv.classification_loss
+            outputs, loss = int(dataset.y.max()) + 1, torch.nn.functional.cross_entropy
         else:
-            model = dv.small_mlp(z.shape[1], targets.shape[1], self.hidden, self.layers)
-            loss = dv.regression_loss
+            outputs, loss = targets.shape[1], torch.nn.functional.mse_loss
         idx = torch.randperm(len(z), generator=generator)[:self.fit_samples]
         fit_targets = None if targets is None else targets[idx] if targets.dtype == torch.long else targets[idx].float()
         steps = self.fit_steps or (IMAGE_FIT_STEPS if dataset.action == "image" else FIT_STEPS)
         if self.epochs is not None:
             steps = self.epochs * -(-len(idx) // self.batch_size)
-        self.fit_losses_ = dv.fit_network(model, loss, z[idx].float(), fit_targets, steps=steps,
-                                          lr=self.lr, batch_size=self.batch_size, seed=seed)
+        model, self.fit_losses_ = dv.fit_network(
+            lambda rng: dv.small_mlp(z.shape[1], outputs, self.hidden, self.layers), loss, z[idx].float(),
+            fit_targets, steps=steps, lr=self.lr, batch_size=self.batch_size, seed=seed, augment=augment,
+            engine=self.engine(None, False, self.hardware_))
         if dataset.task == "classification":
             return lambda zb: torch.log_softmax(model(zb.float()), dim=-1).double()
         return lambda zb: model(zb.float()).double()
@@ -372,7 +372,7 @@ class LieSD(DiscoveryMethod):
 
     def fit(self, dataset: SymmetryDataset, *, out=None, progress: bool = True,
             hardware=None) -> "SymmetryResult":  # noqa: F821
-        """Closed form on the CPU (`hardware` is accepted for the common interface and not used).
+        """Closed form on the CPU; a network it fits for derivatives trains on `hardware` (or `device`).
 
         With derivatives "auto", a polynomial fit that explains the held-out data poorly
         (R^2 < POLYNOMIAL_FALLBACK: e.g. tanh of a quadratic form, which saturates) is followed
@@ -380,6 +380,7 @@ class LieSD(DiscoveryMethod):
         a poor fit give a confident, wrong algebra (a sheared so(1,2) at R^2 0.62).
         """
         start = time.perf_counter()
+        self.hardware_ = hardware
         result = self._fit_once(dataset)
         check = result.extras.get("predictor_check")
         if (self.derivatives == "auto" and self.predictor is None and result.extras.get("derivatives") == "polynomial"

@@ -1,14 +1,14 @@
 """The one training engine (Lightning Fabric) and what it is made of: hardware, checkpoints,
 fingerprints, loss logs, progress and the lock on an output folder."""
 from .checkpoints import Checkpointer, keep_aside
-from .engine import CHECKPOINT_EVERY, EarlyStopping, Engine, Run, TrainingTask, make_generator
+from .engine import CHECKPOINT_EVERY, DataTask, EarlyStopping, Engine, Run, TrainingTask, make_generator
 from .fingerprint import data_hash, fingerprint
 from .hardware import Hardware, default_hardware, resolve_device
 from .lock import locked
 from .progress import LossLog, Progress
 from .supervised import SupervisedTask
 
-__all__ = ["CHECKPOINT_EVERY", "Checkpointer", "EarlyStopping", "Engine", "Hardware", "LossLog", "Progress",
+__all__ = ["CHECKPOINT_EVERY", "Checkpointer", "DataTask", "EarlyStopping", "Engine", "Hardware", "LossLog", "Progress",
            "Run", "SupervisedTask", "TrainingTask", "data_hash", "default_hardware", "fingerprint", "keep_aside", "locked",
            "make_generator", "resolve_device", "set_aside_run"]
 

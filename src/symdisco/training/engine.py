@@ -80,8 +80,9 @@ class TrainingTask:
 
     `configure(rng)` -> (modules, optimisers), two dicts by name; build from `rng` only.
     `training_step(batch, run)` -> {loss name: float} for one batch: `batch` holds this
-    rank's sample indices (on the run's device); use `run.backward(loss)`, `run.step(name)`
-    and `run.zero_grad(name)`, and draw random numbers from `run.rng`.
+    rank's sample indices (on the run's device); use `run.update(loss, name)` (or, for finer
+    control, `run.zero_grad(name)`, `run.backward(loss)`, `run.step(name)`), and draw random
+    numbers from `run.rng`.
     Optional: `early_stopping` (set in configure), `lr_factor(step, total_steps)`, `uses_budget`,
     and the hooks below.
     """
@@ -122,6 +123,21 @@ class TrainingTask:
         pass
 
 
+class DataTask(TrainingTask):
+    """A task on tensors x and y (y may be None) that the engine's batches index: they go to the
+    run's device when training starts, and `self.samples(batch)` -> (xb, yb)."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor | None = None):
+        self.x_data, self.y_data = x, y
+
+    def on_train_start(self, run: "Run") -> None:
+        self.x = self.x_data.to(run.device)
+        self.y = None if self.y_data is None else self.y_data.to(run.device)
+
+    def samples(self, batch: torch.Tensor) -> tuple:
+        return self.x[batch], None if self.y is None else self.y[batch]
+
+
 class Run:
     """One fit's live state, handed to the task's step: device, rank, rng, modules, optimisers."""
 
@@ -139,7 +155,18 @@ class Run:
         self.resumed = False
         self.resumed_epoch = -1
         self.history: list[dict] = []
-        self.rng = make_generator(0, device=self.device)
+        self._rng_keys, self._rng = (0,), None
+
+    @property
+    def rng(self) -> torch.Generator:
+        """This epoch's generator, seeded from (seed, epoch, rank); made when first asked for, so
+        an epoch that draws nothing costs nothing (short fits run hundreds of one-batch epochs)."""
+        if self._rng is None:
+            self._rng = make_generator(*self._rng_keys, device=self.device)
+        return self._rng
+
+    def reseed(self, seed: int, epoch: int) -> None:
+        self._rng_keys, self._rng = (seed, 2, epoch, self.rank), None
 
     def backward(self, loss: torch.Tensor, **kwargs) -> None:
         self.fabric.backward(loss, **kwargs)
@@ -147,6 +174,12 @@ class Run:
     def zero_grad(self, *names: str) -> None:
         for name in names or self.optimizers:
             self.optimizers[name].zero_grad(set_to_none=True)
+
+    def update(self, loss: torch.Tensor, *names: str) -> None:
+        """One optimisation step of these optimisers on `loss`: zero their gradients, backpropagate, step."""
+        self.zero_grad(*names)
+        self.backward(loss)
+        self.step(*names)
 
     def step(self, *names: str) -> None:
         """Average the gradients across ranks, then step these optimisers."""
@@ -288,7 +321,7 @@ class Engine:
                 run.epochs_run = epoch + 1
                 epoch_start = time.perf_counter()
                 order = torch.randperm(n_samples, generator=make_generator(seed, 1, epoch))
-                run.rng = make_generator(seed, 2, epoch, run.rank, device=fabric.device)
+                run.reseed(seed, epoch)
                 task.on_epoch_start(epoch, run)
                 totals: dict[str, float] = {}
                 done = 0

@@ -57,7 +57,9 @@ class LossLog:
 
     def write(self, epoch: int, **losses) -> dict:
         row = {"epoch": epoch, **{k: _finite(v) for k, v in losses.items()}}
-        self.rows = [r for r in self.rows if r["epoch"] < epoch] + [row]
+        if self.rows and self.rows[-1]["epoch"] >= epoch:
+            self.rows = [r for r in self.rows if r["epoch"] < epoch]
+        self.rows.append(row)
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self.path.open("a") as handle:

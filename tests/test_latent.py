@@ -60,6 +60,94 @@ def test_stlsq_recovers_a_rotation_and_simulation_follows_it():
     assert euler[-1].norm() > path[100].norm()  # forward Euler spirals outwards
 
 
+def _field(table, z):
+    return sd.PolynomialLibrary(z.shape[1], 2)(torch.as_tensor(z)).numpy() @ table
+
+
+@pytest.mark.parametrize("m, axis", [(2, None), (3, 2)])
+def test_equivariant_tables_commute_with_the_group(m, axis):
+    """Every table of the basis gives a field with F(g z) = g F(z) for random group elements
+    of a skewed rotation L = A J A^-1; for SO(2) on the plane that is exactly {a z + b L z}."""
+    from scipy.linalg import expm
+
+    rng = np.random.default_rng(4)
+    J = np.zeros((m, m))
+    J[0, 1], J[1, 0] = -1.0, 1.0  # rotation in the first plane (about axis 3 when m = 3)
+    A = np.eye(m) + 0.3 * rng.normal(size=(m, m))
+    L = 0.7 * A @ J @ np.linalg.inv(A)
+    library = sd.PolynomialLibrary(m, 2)
+    basis = sd.equivariant_basis(library, [L])
+    z = rng.normal(size=(20, m))
+    for s in rng.normal(size=3) * 2:
+        g = expm(s * L)
+        for table in basis:
+            np.testing.assert_allclose(_field(table, z @ g.T), _field(table, z) @ g.T, atol=1e-9)
+    np.testing.assert_allclose(np.einsum("itm,jtm->ij", basis, basis), np.eye(len(basis)), atol=1e-12)
+    free = sd.equivariant_basis(library, [L], free_linear=True)  # any linear part, the rest equivariant
+    assert len(free) == len(basis) + m * m - np.linalg.matrix_rank(
+        basis[:, [i for i, p in enumerate(library.powers().sum(1)) if p == 1]].reshape(len(basis), -1))
+    if m == 2:  # span{I, L} in the linear terms, nothing else
+        assert len(basis) == 2
+        linear = basis[:, 1:3]  # rows z1, z2: F(z) = z @ table, i.e. the matrix table^T
+        for matrix in (np.eye(2), L.T):
+            coefficients = np.linalg.lstsq(linear.reshape(2, -1).T, matrix.reshape(-1), rcond=None)[0]
+            np.testing.assert_allclose(np.einsum("k,ktm->tm", coefficients, linear), matrix, atol=1e-9)
+        assert np.abs(basis[:, [0, 3, 4, 5]]).max() < 1e-9
+    else:  # linear: I, L, L^2; quadratic: e.g. (n.z) z, (n.z) L z, (n.z)^2 e_n, |z_perp|^2 e_n ...
+        assert len(basis) > 3 and np.abs(basis[:, 0]).max() > 1e-3  # the constant along the axis
+    # a random (non-equivariant) table fails the same check
+    table = rng.normal(size=(library.n_terms, m))
+    g = expm(0.8 * L)
+    assert np.abs(_field(table, z @ g.T) - _field(table, z) @ g.T).max() > 0.1
+
+
+def test_equivariant_fit_recovers_the_form_and_drops_spurious_terms():
+    """Noisy rates of z' = 0.05 z + 0.9 L z plus a small quadratic contamination: STLSQ keeps
+    spurious terms and anisotropy; the equivariant fit returns a I + b L with a, b close."""
+    rng = np.random.default_rng(2)
+    A = np.array([[1.0, 0.3], [-0.2, 0.6]])
+    L = A @ np.array([[0.0, -1.0], [1.0, 0.0]]) @ np.linalg.inv(A)
+    z = rng.normal(size=(800, 2))
+    truth = 0.05 * np.eye(2) + 0.9 * L
+    dz = z @ truth.T + 0.15 * z[:, :1] ** 2 + 0.05 * rng.normal(size=z.shape)
+    stlsq = sd.fit_stlsq(z, dz, order=2, threshold=0.1)
+    assert "z1^2" in stlsq.nonlinear_terms()
+    fit = sd.fit_equivariant(z, dz, [L], support=stlsq)
+    assert fit.nonlinear_terms() == []  # no equivariant constant or quadratic term exists
+    table = np.asarray(fit.coefficients)
+    np.testing.assert_allclose(table[:, 1:3], truth, atol=0.03)
+    assert np.abs(table[:, 3:]).max() < 1e-9
+    # with the terms STLSQ dropped left out: z1' = ... uses only the linear terms here
+    only_linear = sd.SindyFit(np.c_[np.zeros((2, 1)), truth, np.zeros((2, 3))], stlsq.terms, stlsq.variables)
+    fit = sd.fit_equivariant(z, dz, [L], support=only_linear)
+    assert np.abs(np.asarray(fit.coefficients)[:, [0, 3, 4, 5]]).max() == 0
+    # free_linear: the linear part as the data say (the entries STLSQ kept), no quadratic term
+    fit = sd.fit_equivariant(z, dz, [L], support=stlsq, free_linear=True)
+    table = np.asarray(fit.coefficients)
+    assert fit.nonlinear_terms() == [] and np.all((table[:, 1:3] != 0) == (np.asarray(stlsq.coefficients)[:, 1:3] != 0))
+    assert np.abs(table[:, 1:3] - truth).max() < 0.1
+
+
+def test_constrained_sindy_model_stays_equivariant_while_training():
+    L = np.array([[0.1, -1.2], [0.9, -0.1]])
+    model = sd.SindyModel(sd.PolynomialLibrary(2, 2), init_scale=0.5, generator=torch.Generator().manual_seed(0))
+    basis = sd.equivariant_basis(model.library, [L])
+    model.constrain_(basis)
+    optimiser = torch.optim.Adam(model.parameters(), lr=0.05)
+    z = torch.randn(256, 2, generator=torch.Generator().manual_seed(1))
+    target = z @ torch.tensor([[0.0, 1.0], [-1.0, 0.0]]) + 0.3 * z ** 2  # not equivariant
+    for _ in range(50):
+        optimiser.zero_grad()
+        ((model(z) - target) ** 2).mean().backward()
+        optimiser.step()
+    model.threshold_(0.1)
+    flat = model.masked().detach().double().reshape(-1).numpy()
+    inside = basis.reshape(len(basis), -1).T @ (basis.reshape(len(basis), -1) @ flat)
+    np.testing.assert_allclose(flat, inside, atol=1e-6)  # still in the equivariant span
+    model.constrain_(None)
+    assert torch.equal(model.masked(), model.coefficients * model.mask)
+
+
 # -- autoencoder pieces ----------------------------------------------------------------------
 
 def test_encoder_rate_is_the_directional_derivative():

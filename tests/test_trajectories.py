@@ -94,11 +94,48 @@ def test_single_trajectory_holds_out_its_last_steps(tmp_path):
     import pandas as pd
 
     pd.DataFrame(STATES[0], columns=["a", "b", "c"]).to_csv(path, index=False)
-    data = datasets.load(str(path), y_key=None, dt=DT)
+    data = datasets.load(str(path), dt=DT)  # no derivative column, no y_key=None needed
+    assert data.metadata["time_series"]["derivative"] == "pysindy finite_difference"
     assert data.metadata["trajectory_lengths"] == [32] and data.metadata["test_trajectory_lengths"] == [8]
     np.testing.assert_array_equal(data.x_test.numpy(), STATES[0, 32:].astype(np.float32))
     # derivatives were computed on the whole trajectory, then split
     np.testing.assert_allclose(data.y_test.numpy(), RATES[0, 32:], atol=0.05)
+
+
+def test_csv_trajectories_without_a_derivative_column(tmp_path, capsys):
+    """A stacked CSV with only state columns needs no --y-key none: the derivatives are
+    computed, and it loads as the same trajectories as the .npz; a derivative column 'y',
+    when there is one, is still read as the derivatives."""
+    import pandas as pd
+
+    path = tmp_path / "stacked.csv"
+    pd.DataFrame(STATES.reshape(K * T, 3), columns=["a", "b", "c"]).to_csv(path, index=False)
+    data = datasets.load(str(path), dt=str(DT), trajectories=str(K))
+    reference_path = tmp_path / "ref.npz"
+    np.savez(reference_path, x=STATES, dt=DT)
+    reference = datasets.load(str(reference_path))
+    assert data.metadata["columns"] == {"x": ["a", "b", "c"], "y": None}
+    assert data.metadata["time_series"]["derivative"] == "pysindy finite_difference"
+    assert data.metadata["trajectory_lengths"] == reference.metadata["trajectory_lengths"]
+    for mine, theirs in ((data.x, reference.x), (data.y, reference.y), (data.x_test, reference.x_test)):
+        np.testing.assert_allclose(mine.numpy(), theirs.numpy(), rtol=1e-6, atol=1e-6)
+    # a one-dimensional state with its derivative column: given, not computed
+    single = tmp_path / "single.csv"
+    pd.DataFrame({"q": STATES[:, :, 0].reshape(-1), "y": RATES[:, :, 0].reshape(-1)}).to_csv(single, index=False)
+    given = datasets.load(str(single), dt=DT, trajectories=K)
+    assert given.metadata["time_series"]["derivative"] == "given (array 'y')"
+    np.testing.assert_allclose(given.y.numpy()[:, 0], RATES[:K - 1, :, 0].reshape(-1), rtol=1e-6)
+    # the command line reads it as a user would type it
+    out = tmp_path / "run"
+    assert main(["discover", str(path), "-D", f"dt={DT}", "-D", f"trajectories={K}", "--method", "latent",
+                 "--latent-dim", "2", "--sindy", "--epochs", "1", "--prediction-steps", "5",
+                 "--quiet", "--out", str(out)]) == 0
+    record = json.loads((out / "result.json").read_text())
+    assert record["time_series"]["derivative"] == "pysindy finite_difference"
+    assert record["time_series"]["split"] == "last 1 of 6 trajectories held out"
+    # a plain (untimed) CSV still says when its target column is missing
+    with pytest.raises(UserInputError, match="'y'"):
+        datasets.load(str(path))
 
 
 def test_differentiate_matches_pysindy_per_trajectory():
@@ -193,8 +230,15 @@ def test_oscillator_trajectory_file_gives_so2_its_frequency_and_a_long_predictio
     assert prediction["steps"] == 500 and prediction["evaluated_on"] == "held-out trajectories"
     final = prediction["relative_mse_input_final"]
     assert final["with_symmetry"] < 0.05, final
-    # at least as good as without, up to the reconstruction error: with m = 2 both models learn
-    # the same circle and both predictions sit at their autoencoder's reconstruction floor
-    floor = prediction["reconstruction_floor_final"]
-    assert final["with_symmetry"] <= final["without_symmetry"] + 2 * floor["with_symmetry"], (final, floor)
+    # the symmetry forbids every constant and quadratic term (none commutes with SO(2))
+    assert record["sindy_fit"].startswith("equivariant") and record["nonlinear_terms"] == []
+    # at least as good as without, compared on the prediction's own error, beyond each
+    # autoencoder's reconstruction (the floors, ~0.001 and a few % apart, would otherwise decide).
+    # Here 4.04e-4 with against 4.09e-4 without.  Not a strict inequality: over 2 maps x 3 seeds
+    # the two are equally good where both latents are right (with / without 0.94-1.06 on this
+    # measure; GAN noise, not a floating-point one), and the symmetry wins where a latent goes
+    # wrong (0.0002 against 0.060, its constant and quadratic terms being forbidden;
+    # benchmarks/results/latent_oscillator_seeds.json); so the bound is that spread.
+    beyond = prediction["relative_mse_beyond_reconstruction_final"]
+    assert beyond["with_symmetry"] <= 1.1 * beyond["without_symmetry"], (beyond, final)
     assert (out / "predicted_trajectories.png").is_file()

@@ -136,7 +136,9 @@ def _read_h5_arrays(path, handle, keys):
     return out, _h5_dataset_names(handle)
 
 
-def _read_csv(path, x_key, y_key):
+def _read_csv(path, x_key, y_key, *, optional_y=False):
+    """x (and y) columns of a CSV file.  With `optional_y` (a trajectory file, whose
+    derivatives are computed when absent) a missing y column means no y, not an error."""
     import pandas as pd
 
     try:
@@ -158,7 +160,9 @@ def _read_csv(path, x_key, y_key):
             raise _fail(path, f"column {column!r} is not numeric (row {bad + 1} holds "
                               f"{frame[column].iloc[bad]!r})")
     if y_key is not None and y_key not in columns:
-        raise _missing_key(path, y_key, columns)
+        if not optional_y:
+            raise _missing_key(path, y_key, columns)
+        y_key = None
     if isinstance(x_key, str) and "," in x_key:
         x_key = [k.strip() for k in x_key.split(",")]
     if isinstance(x_key, (list, tuple)):
@@ -172,7 +176,7 @@ def _read_csv(path, x_key, y_key):
         raise _fail(path, f"has no input columns besides the target {y_key!r}")
     x = frame[x_columns].to_numpy()
     y = None if y_key is None else frame[y_key].to_numpy()
-    return x, y, x_columns
+    return x, y, x_columns, y_key
 
 
 # -- the public top-tagging format (pandas HDF5, key "table") -----------------------------
@@ -329,9 +333,9 @@ def load_file(path, x_key="x", y_key="y", *, task=None, action=None, block_dim=N
     truth = None
     timed = False
     if suffix == ".csv":
-        x, y, x_columns = _read_csv(path, x_key, y_key)
-        metadata["columns"] = {"x": x_columns, "y": y_key}
         timed = _is_timed({}, dt, trajectories)
+        x, y, x_columns, y_key = _read_csv(path, x_key, y_key, optional_y=timed)
+        metadata["columns"] = {"x": x_columns, "y": y_key}
         arrays, present = {x_key_name: x, **({} if y is None else {y_key: y})}, x_columns
     elif suffix in (".h5", ".hdf5"):
         import h5py

@@ -6,6 +6,9 @@ with sequential thresholding, post-hoc STLSQ through pysindy, and latent simulat
     model.threshold_(0.1)                           # sequential thresholding: freeze small terms
     fit = fit_stlsq(z, dz, order=2, threshold=0.1)  # pysindy's STLSQ on fixed codes
     fit.equations                                   # ["z1' = 0.91 z2", "z2' = -0.91 z1"]
+    basis = equivariant_basis(library, [L])         # the tables whose field commutes with L
+    model.constrain_(basis)                         # gradient training inside that subspace
+    fit = fit_equivariant(z, dz, [L], support=fit)  # STLSQ's terms, the equivariant form
 
 Term names and their order are pysindy's `PolynomialLibrary` feature names, so a
 coefficient table from either side reads the same.
@@ -19,8 +22,8 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["PolynomialLibrary", "SindyModel", "SindyFit", "fit_stlsq", "format_equation",
-           "variable_names", "simulate"]
+__all__ = ["PolynomialLibrary", "SindyModel", "SindyFit", "fit_stlsq", "fit_equivariant",
+           "equivariant_basis", "format_equation", "variable_names", "simulate"]
 
 
 def variable_names(m: int, prefix: str = "z") -> list[str]:
@@ -70,6 +73,17 @@ class PolynomialLibrary(nn.Module):
                 table[row, i] += 1
         return table
 
+    def jacobian(self, z: np.ndarray) -> np.ndarray:
+        """(B, n_terms, m): d term / d z_i at every point (numpy, float64)."""
+        z = np.asarray(z, dtype=np.float64)
+        powers = self.powers()
+        out = np.zeros((len(z), self.n_terms, self.n_variables))
+        for i in range(self.n_variables):
+            lowered = powers.copy()
+            lowered[:, i] = np.maximum(lowered[:, i] - 1, 0)
+            out[:, :, i] = powers[:, i] * np.prod(z[:, None, :] ** lowered[None], axis=-1)
+        return out
+
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         columns = [z.new_ones(z.shape[0], 1)] if self.include_bias else []
         for degree in range(1, self.order + 1):
@@ -88,16 +102,34 @@ class SindyModel(nn.Module):
         shape = (library.n_terms, library.n_variables)
         self.coefficients = nn.Parameter(init_scale * torch.randn(shape, generator=generator))
         self.register_buffer("mask", torch.ones(shape))
+        self.projector = None  # (n_terms * m)^2: onto the equivariant tables, when constrained
+
+    def constrain_(self, basis: np.ndarray | None) -> None:
+        """Keep the effective coefficients in span(basis) (an orthonormal (K, n_terms, m)
+        basis from `equivariant_basis`), or lift the constraint (None)."""
+        if basis is None:
+            self.projector = None
+            return
+        flat = torch.as_tensor(np.asarray(basis).reshape(len(basis), -1), dtype=self.coefficients.dtype,
+                               device=self.coefficients.device)
+        self.projector = flat.T @ flat
 
     def masked(self) -> torch.Tensor:
-        return self.coefficients * self.mask
+        masked = self.coefficients * self.mask
+        if self.projector is None:
+            return masked
+        return (self.projector @ masked.reshape(-1)).reshape(masked.shape)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.library(z) @ self.masked()
 
     @torch.no_grad()
     def threshold_(self, value: float) -> int:
-        """Sequential thresholding step: drop |Xi| < value for good; returns the terms kept."""
+        """Sequential thresholding step: drop |Xi| < value for good; returns the terms kept.
+        (Constrained, the effective coefficients are judged; the projection may give a dropped
+        entry a small value back, which keeps the field equivariant.)"""
+        if self.projector is not None:
+            self.coefficients.copy_(self.masked())
         self.mask *= (self.coefficients.abs() >= value).to(self.mask.dtype)
         self.coefficients *= self.mask
         return int(self.mask.sum())
@@ -175,6 +207,79 @@ def fit_stlsq(z, dz, order: int = 2, threshold: float = 0.1, alpha: float = 1e-3
     model.fit(z, t=dt, x_dot=dz, feature_names=variables)
     return SindyFit(np.asarray(model.coefficients()), list(model.get_feature_names()),
                     variables, precision)
+
+
+def equivariant_basis(library: PolynomialLibrary, generators, tolerance: float = 0.01,
+                      seed: int = 0, free_linear: bool = False) -> np.ndarray:
+    """An orthonormal basis (K, n_terms, m) of the coefficient tables Xi whose field
+    F(z) = Theta(z) Xi commutes with the flow of every generator L: F(e^{sL} z) = e^{sL} F(z),
+    i.e. the Lie derivative DF(z) L z - L F(z) vanishes.  For SO(2) acting on the plane and
+    order 2 that is {a z + b L z}: two parameters instead of twelve, no constant, no quadratic
+    term.  The condition is linear in Xi and polynomial in z, so it is imposed at random points
+    (more than the terms); each generator is scaled to spectral radius 1 and `tolerance` (a
+    relative singular value) admits the near-equivariant tables of a learned, inexact
+    generator (e.g. an axis eigenvalue 0.004 instead of 0).  With `free_linear` the linear
+    terms are left free (any matrix) and only the others must commute."""
+    m, n = library.n_variables, library.n_terms
+    z = np.random.default_rng(seed).normal(size=(4 * n + 8, m))
+    theta = library(torch.as_tensor(z)).numpy()
+    jacobian = library.jacobian(z)
+    blocks = []
+    for L in generators:
+        L = np.asarray(L, dtype=np.float64)
+        radius = np.abs(np.linalg.eigvals(L)).max()
+        L = L / radius if radius > 0 else L
+        rate = np.einsum("ptm,pm->pt", jacobian, z @ L.T)  # d Theta(z) / ds along L z
+        # row-major vec: (rate Xi - Theta Xi L^T) = (rate (x) I - Theta (x) L) vec(Xi)
+        blocks.append(np.kron(rate, np.eye(m)) - np.kron(theta, L))
+    matrix = np.concatenate(blocks) / np.sqrt(len(z))
+    _, singular, vt = np.linalg.svd(matrix)
+    singular = np.concatenate([singular, np.zeros(len(vt) - len(singular))])
+    keep = singular <= tolerance * max(singular.max(), 1e-300)
+    basis = vt[keep].reshape(-1, n, m)
+    if free_linear:  # any linear part, plus the equivariant rest
+        linear = [i for i, p in enumerate(library.powers().sum(1)) if p == 1]
+        units = np.zeros((len(linear) * m, n, m))
+        for k, (i, j) in enumerate((i, j) for i in linear for j in range(m)):
+            units[k, i, j] = 1.0
+        stacked = np.concatenate([basis, units]).reshape(-1, n * m)
+        u, sv, vt2 = np.linalg.svd(stacked, full_matrices=False)
+        basis = vt2[sv > 1e-8].reshape(-1, n, m)
+    return basis
+
+
+def fit_equivariant(z, dz, generators, order: int = 2, support: SindyFit | None = None,
+                    tolerance: float = 0.01, variables: list[str] | None = None,
+                    precision: int = 2, free_linear: bool = False) -> SindyFit:
+    """Least squares z' = Theta(z) Xi with Xi restricted to the tables equivariant under the
+    generators (`equivariant_basis`, `free_linear` as there) and, with `support` (an STLSQ
+    fit), to what that fit kept: its terms, and with `free_linear` its linear entries.  The
+    symmetry decides the form, the thresholding which terms exist."""
+    z = np.asarray(z, dtype=np.float64)
+    dz = np.asarray(dz, dtype=np.float64)
+    library = PolynomialLibrary(z.shape[1], order)
+    basis = equivariant_basis(library, generators, tolerance, free_linear=free_linear)
+    if support is not None and len(basis):
+        kept = np.asarray(support.coefficients).T != 0  # (n_terms, m)
+        zero = np.repeat(~kept.any(axis=1, keepdims=True), z.shape[1], axis=1)  # unused terms
+        if free_linear:  # and the linear entries STLSQ dropped (their value is free here)
+            linear = library.powers().sum(1) == 1
+            zero[linear] |= ~kept[linear]
+        if zero.any():  # the tables of span(basis) that are zero there
+            inside = basis[:, zero].T  # (zeros, K)
+            _, singular, vt = np.linalg.svd(inside)
+            singular = np.concatenate([singular, np.zeros(len(vt) - len(singular))])
+            free = vt[singular <= 1e-8 * max(singular.max(), 1.0)]
+            basis = np.einsum("jk,ktm->jtm", free, basis)
+    variables = variables or variable_names(z.shape[1])
+    xi = np.zeros((library.n_terms, z.shape[1]))
+    if len(basis):
+        theta = library(torch.as_tensor(z)).numpy()
+        design = np.stack([(theta @ b).reshape(-1) for b in basis], axis=1)
+        weights = np.linalg.lstsq(design, dz.reshape(-1), rcond=None)[0]
+        xi = np.einsum("k,ktm->tm", weights, basis)
+        xi[np.abs(xi) <= 1e-10 * np.abs(xi).max()] = 0.0  # rounding, not terms
+    return SindyFit(xi.T, library.names(variables), variables, precision)
 
 
 @torch.no_grad()

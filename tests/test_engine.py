@@ -388,3 +388,16 @@ def test_cuda_devices(tmp_path):
     done = _cli("discover", "nbody2", "--epochs", "2", "--quiet", "--out", str(tmp_path / "gpu"), *flags)
     assert done.returncode == 0, done.stderr[-2000:]
     assert _similarity(tmp_path / "gpu") > 0.9
+
+
+@pytest.mark.slow
+def test_downstream_on_two_cpu_processes_writes_and_prints_its_table_once(tmp_path):
+    """Every rank computes the same rows; rank 0 alone writes the tables and the discovery cache."""
+    out = tmp_path / "down"
+    done = _cli("downstream", "nbody2", "--out", str(out), "--epochs", "2", "-D", "discover=liesd", "--quiet",
+                "--accelerator", "cpu", "--devices", "2", "--strategy", "ddp")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count("# nbody2 one-step prediction") == 1
+    rows = json.loads((out / "table.json").read_text())
+    assert len(rows) == 4 and all(np.isfinite(row["value"]) for row in rows)
+    assert (out / "discovery" / "result.json").is_file()

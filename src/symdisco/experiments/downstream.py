@@ -130,6 +130,8 @@ def obtain_discovery(dataset, out: Path, *, result=None, discover="liegan", n_ge
         if discover == "liegan":
             knobs["device"] = device
         found = cls(**knobs).fit(dataset, out=cache, progress=progress, hardware=hardware)
+    if hardware is not None and not hardware.is_global_zero:
+        return found, str(cache)
     try:
         found.save(cache)
     except Exception:  # plotting trouble must not lose the run: keep the JSON contract at least
@@ -435,6 +437,6 @@ def run(name: str, out, *, epochs=None, seed: int = 0, device: str = "cpu", prog
     rows, details = _RUNNERS[name](out, epochs=epochs, seed=int(seed), device=device,
                                    progress=progress, **options)
     details["total_seconds"] = round(time.perf_counter() - start, 2)
-    markdown = write_table(rows, out, _TITLES[name], details)
-    print(markdown, end="")
+    if hardware.is_global_zero:  # under DDP every rank has the same rows: one writes and prints
+        print(write_table(rows, out, _TITLES[name], details), end="")
     return rows

@@ -109,13 +109,16 @@ def test_a_folder_of_another_dataset_is_not_resumed(tmp_path):
 
 def test_bench_writes_a_table_of_methods(tmp_path, capsys):
     from symdisco.bench import run_bench
+    from symdisco.lie.sampling import NormalLaw
 
     cases = [("so2-equivariant", {"n_train": 256}, "liegan", {"epochs": (2, 2)}),
              ("so2-equivariant", {"n_train": 256}, "symmetrygan", {"epochs": (2, 2)}),
-             ("so2-equivariant", {"n_train": 256}, "no-such-method", {})]
+             ("so2-equivariant", {"n_train": 256}, "no-such-method", {}),
+             ("so2-equivariant", {"n_train": 256}, "liegan", {"epochs": (1, 1), "law": NormalLaw(scale=0.2)})]
     rows = run_bench(tmp_path, quick=True, cases=cases)
-    assert [r["method"] for r in rows] == ["liegan", "symmetrygan", "no-such-method"]
+    assert [r["method"] for r in rows] == ["liegan", "symmetrygan", "no-such-method", "liegan"]
     assert 0 <= rows[0]["similarity"] <= 1 and "error" in rows[2]
     record = json.loads((tmp_path / "bench.json").read_text())
-    assert record["quick"] and len(record["rows"]) == 3
+    assert record["quick"] and len(record["rows"]) == 4
+    assert record["rows"][3]["options"]["law"]["law"] == "normal"   # a law object is written by describe()
     assert "| so2-equivariant | symmetrygan |" in (tmp_path / "bench.md").read_text()

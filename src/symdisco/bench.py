@@ -50,7 +50,7 @@ def run_bench(out, *, quick: bool = False, seed: int = 0, cases=None, progress: 
         result = cls(seed=seed, **options).fit(dataset, progress=progress)
         name, _ = result.algebra.identify()
         rows.append({"dataset": data_name, "method": method_name, "similarity": result.similarity,
-                     "algebra": name, "k": result.algebra.k, "seconds": round(result.seconds, 2), "options": options,
+                     "algebra": name, "k": result.algebra.k, "seconds": round(result.seconds, 2), "options": _described(options),
                      **{k: result.extras[k] for k in ("rotation_angle",) if k in result.extras}})
         if verify and result.algebra.k and dataset.action != "image":
             report = verify_result(result, dataset, judge=not quick, fit_steps=200 if quick else 600, seed=seed)
@@ -64,6 +64,11 @@ def run_bench(out, *, quick: bool = False, seed: int = 0, cases=None, progress: 
                                                    "verify: worst ratio, flagged |", "|---|---|---|---|---|---|"]
                                                   + [_format_row(r) for r in rows]) + "\n")
     return rows
+
+
+def _described(options: dict) -> dict:
+    """Options as JSON: parts passed as objects (a coefficient law, a discriminator) by `describe()`."""
+    return {k: v.describe() if hasattr(v, "describe") else v for k, v in options.items()}
 
 
 def _format_row(row: dict) -> str:

@@ -71,3 +71,17 @@ def test_a_poor_polynomial_fit_is_followed_by_a_network_that_finds_the_right_met
     assert result.algebra.identify()[0] == "so(1,2)" and result.similarity > 0.95
     metric = np.diag(result.algebra.invariant_metric().numpy())
     assert np.allclose(metric / metric[0], [1.0, -1.0, -1.0], atol=0.1)
+
+
+def test_the_reports_show_the_held_out_score_and_its_doubt(tmp_path):
+    from symdisco.html_report import run_cells
+    from symdisco.report import write_report
+    from symdisco.saved_runs import load_run
+
+    rng = np.random.default_rng(2)
+    x, y = rng.normal(size=(1500, 3)), rng.integers(0, 2, size=1500)
+    with pytest.warns(UserWarning):
+        LieSD(seed=0, fit_steps=100).fit(split(x, y, "classification"), progress=False).save(tmp_path)
+    text = write_report(tmp_path)
+    assert "held-out accuracy" in text and "not reliable" in text
+    assert "held-out accuracy" in run_cells(load_run(tmp_path), load_builtin=False)["overview"]

@@ -149,6 +149,10 @@ def run_cells(run: dict, load_builtin: bool = True) -> dict[str, str]:
     overview = {"method": record.get("method"), "dataset": record.get("dataset"),
                 "generators": f"{k} × {n}×{n}", "closure residual": record.get("closure_residual"),
                 "seconds": record.get("seconds"), "seed": record.get("seed")}
+    check = record.get("predictor_check")
+    if check:  # LieSD: how well the predictor its derivatives came from generalises
+        overview["derivatives' predictor, held-out " + ("accuracy" if check["metric"] == "accuracy" else "R²")] = \
+            round(float(check["held_out"]), 3)
     similarity, note = record.get("similarity"), ""
     if similarity is None and truth is not None:
         similarity, note = _similarity(generators, truth[2]), ' <span class="muted">(computed here)</span>'

@@ -22,6 +22,18 @@ def _matrix(rows) -> str:
     return "\n".join("    [" + "  ".join(f"{v:7.3f}" for v in row) + "]" for row in rows)
 
 
+def _predictor_line(check: dict | None) -> str | None:
+    """LieSD's held-out score of the predictor its derivatives came from, with the doubt it implies."""
+    if not check:
+        return None
+    from .methods.fit_check import WEAK_FIT
+
+    what = "accuracy" if check["metric"] == "accuracy" else "R^2"
+    weak = check["held_out"] < WEAK_FIT.get(check["metric"], 0.0)
+    return (f"- derivatives' predictor, held-out {what}: {check['held_out']:.3f}"
+            + (" (weak: the derivatives and the dimension read from them are not reliable)" if weak else ""))
+
+
 def summary_text(run: dict) -> str:
     """The markdown summary of one run, from its result.json as stored."""
     record = run["record"]
@@ -34,7 +46,7 @@ def summary_text(run: dict) -> str:
              "- similarity to ground truth: " + ("n/a" if similarity is None else f"{similarity:.4f}"),
              f"- closure residual: {residual:.3g}" if isinstance(residual, (int, float)) else None,
              f"- seconds: {record.get('seconds')}, seed: {record.get('seed')}",
-             f"- coefficient law: {record.get('coefficient_law')}", ""]
+             f"- coefficient law: {record.get('coefficient_law')}", _predictor_line(record.get("predictor_check")), ""]
     generators = np.asarray(record["generators"], dtype=np.float64)
     n = generators.shape[-1]
     if n <= 12:

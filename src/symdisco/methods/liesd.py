@@ -357,11 +357,16 @@ class LieSD(DiscoveryMethod):
         coefficients = torch.as_tensor(spectrum.vectors[:, :spectrum.k].T)           # (k, p)
         found = images.oriented(cf.readable_basis(torch.einsum("kp,pij->kij", coefficients, basis)))
         source = "predictor" if self.predictor is not None else self._source(dataset, z.shape[1])[0]
+        extras = {"search_space": kind, "vector_fields": [describe_affine(g) for g in found]}
+        return self._result(dataset, found, spectrum, scales_x, source, len(anchors_idx), check, extras, start)
+
+    def _result(self, dataset, found, spectrum, scales_x, source, samples, check, extras, start):
+        """The SymmetryResult with what every LieSD run reports: the spectrum, where the derivatives
+        came from and how well that predictor generalises."""
         extras = {"singular_values": [float(v) for v in spectrum.values], "chosen_k": spectrum.k,
                   "noise": None if spectrum.noise is None else [float(v) for v in spectrum.noise],
                   "gap": spectrum.gap, "k_forced": spectrum.forced, "derivatives": source,
-                  "constraint_samples": len(anchors_idx), "search_space": kind,
-                  "vector_fields": [describe_affine(g) for g in found]}
+                  "constraint_samples": samples, **extras}
         if check is not None:
             extras["predictor_check"] = check
         if getattr(self, "fit_losses_", None):
@@ -453,17 +458,5 @@ class LieSD(DiscoveryMethod):
         coefficients = torch.as_tensor(spectrum.vectors[:, :spectrum.k].T)           # (k, p)
         found_z = torch.einsum("kp,pij->kij", coefficients, basis)
         found = cf.readable_basis(scales_x.to_user(found_z))
-        extras = {"singular_values": [float(v) for v in spectrum.values], "chosen_k": spectrum.k,
-                  "noise": None if spectrum.noise is None else [float(v) for v in spectrum.noise],
-                  "gap": spectrum.gap, "k_forced": spectrum.forced, "derivatives":
-                  "predictor" if self.predictor is not None else self._source(dataset, z.shape[1])[0],
-                  "constraint_samples": len(anchors_idx), "fitted_increments": increments}
-        if source == "polynomial":
-            extras["degree"] = degree
-        if check is not None:
-            extras["predictor_check"] = check
-        if getattr(self, "fit_losses_", None):
-            extras["fit_loss"] = self.fit_losses_[-1]
-        self.spectrum_, self.scales_ = spectrum, scales_x
-        return self.make_result(found, dataset, time.perf_counter() - start,
-                                action=dataset.x_action().describe(), extras=extras)
+        extras = {"fitted_increments": increments, **({"degree": degree} if source == "polynomial" else {})}
+        return self._result(dataset, found, spectrum, scales_x, source or "predictor", len(anchors_idx), check, extras, start)

@@ -85,3 +85,25 @@ def test_the_reports_show_the_held_out_score_and_its_doubt(tmp_path):
     text = write_report(tmp_path)
     assert "held-out accuracy" in text and "not reliable" in text
     assert "held-out accuracy" in run_cells(load_run(tmp_path), load_builtin=False)["overview"]
+
+
+def _algebra_keeping(form: np.ndarray) -> np.ndarray:
+    """All L with L^T J + J L = 0, as a basis (k, n, n)."""
+    n = len(form)
+    rows = np.stack([(e.reshape(n, n).T @ form + form @ e.reshape(n, n)).ravel() for e in np.eye(n * n)], axis=1)
+    _, s, vt = np.linalg.svd(rows)
+    return vt[(s > 1e-9).sum():].reshape(-1, n, n)
+
+
+@pytest.mark.slow
+def test_a_quadratic_form_of_signature_2_2_gives_all_of_so22():
+    """y = sin(q) + q/10, q = x1 x4 - x2 x3, on anisotropic x: six symmetry values (0.05-0.10) sit
+    below a gap of 4.4; a null tolerance of 0.1 used to cut them off (k = 0)."""
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(8000, 4)) * np.array([1.2, 0.8, 1.0, 0.6])
+    q = x[:, 0] * x[:, 3] - x[:, 1] * x[:, 2]
+    form = np.array([[0, 0, 0, 0.5], [0, 0, -0.5, 0], [0, -0.5, 0, 0], [0.5, 0, 0, 0]])
+    truth = _algebra_keeping(form)
+    result = LieSD(seed=0).fit(split(x, (np.sin(q) + 0.1 * q)[:, None], "invariant", truth), progress=False)
+    assert result.algebra.k == 6 and result.algebra.identify()[0] == "so(2,2)"
+    assert result.similarity > 0.95

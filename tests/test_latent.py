@@ -126,6 +126,10 @@ def test_equivariant_fit_recovers_the_form_and_drops_spurious_terms():
     table = np.asarray(fit.coefficients)
     assert fit.nonlinear_terms() == [] and np.all((table[:, 1:3] != 0) == (np.asarray(stlsq.coefficients)[:, 1:3] != 0))
     assert np.abs(table[:, 1:3] - truth).max() < 0.1
+    # where the symmetry restricts nothing on the support (linear terms, free_linear), STLSQ's
+    # fit is returned as it is, not refitted
+    fit = sd.fit_equivariant(z, dz, [L], support=only_linear, free_linear=True)
+    np.testing.assert_array_equal(fit.coefficients, only_linear.coefficients)
 
 
 def test_constrained_sindy_model_stays_equivariant_while_training():

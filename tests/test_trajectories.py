@@ -232,13 +232,13 @@ def test_oscillator_trajectory_file_gives_so2_its_frequency_and_a_long_predictio
     assert final["with_symmetry"] < 0.05, final
     # the symmetry forbids every constant and quadratic term (none commutes with SO(2))
     assert record["sindy_fit"].startswith("equivariant") and record["nonlinear_terms"] == []
-    # at least as good as without, compared on the prediction's own error, beyond each
-    # autoencoder's reconstruction (the floors, ~0.001 and a few % apart, would otherwise decide).
-    # Here 4.04e-4 with against 4.09e-4 without.  Not a strict inequality: over 2 maps x 3 seeds
-    # the two are equally good where both latents are right (with / without 0.94-1.06 on this
-    # measure; GAN noise, not a floating-point one), and the symmetry wins where a latent goes
-    # wrong (0.0002 against 0.060, its constant and quadratic terms being forbidden;
-    # benchmarks/results/latent_oscillator_seeds.json); so the bound is that spread.
-    beyond = prediction["relative_mse_beyond_reconstruction_final"]
-    assert beyond["with_symmetry"] <= 1.1 * beyond["without_symmetry"], (beyond, final)
+    # with the symmetry at least as good as without, on one network: its codes integrated with the
+    # equivariant equation against plain STLSQ's (`same_network`); this isolates the symmetry's
+    # share in the equation from the autoencoders' training noise (their floors, ~0.001, differ by
+    # a few % between two trainings whichever wins; benchmarks/results/latent_oscillator_seeds.json)
+    same = prediction["same_network"]["relative_mse_input_final"]
+    assert same["with_symmetry"] <= same["without_symmetry"], same
+    assert same["with_symmetry"] == final["with_symmetry"]  # the reported prediction is this one
+    # the separately trained SINDy autoencoder (the full ablation) predicts well too
+    assert final["without_symmetry"] < 0.05, final
     assert (out / "predicted_trajectories.png").is_file()

@@ -598,9 +598,11 @@ class LatentLieGAN(DiscoveryMethod):
             variables = variable_names(self.latent_dim)
             fit = fit_stlsq(z.cpu().numpy(), dz.cpu().numpy(), self.sindy_order, self.sindy_threshold,
                             dt=1.0 if dt is None else dt, variables=variables)
+            plain = None
             if "symmetry" in modules and self.equivariant_sindy:
                 # STLSQ's terms, less the nonlinear ones the symmetry forbids, refitted
                 report["equations_stlsq"] = fit.equations
+                plain = fit
                 fit = fit_equivariant(z.cpu().numpy(), dz.cpu().numpy(),
                                       modules["symmetry"].basis().detach().cpu().double().numpy(),
                                       self.sindy_order, support=fit, variables=variables,
@@ -621,6 +623,9 @@ class LatentLieGAN(DiscoveryMethod):
             else:
                 report["prediction"] = self._prediction(ae, fit, projection, source, lengths, dt, device)
                 report["prediction"]["evaluated_on"] = origin
+                if plain is not None:  # the same network's codes, the equation without the symmetry
+                    report["prediction_stlsq"] = self._prediction(ae, plain, projection, source, lengths,
+                                                                  dt, device)
         return report
 
     # -- fit ---------------------------------------------------------------------------------
@@ -655,10 +660,25 @@ class LatentLieGAN(DiscoveryMethod):
                                                               "nonlinear_terms", "reconstruction_relative_mse")}
         if self.sindy and summary["prediction"] is None:
             extras["long_term_prediction"] = {"skipped": "the time steps are not uniform"}
-        elif base is not None:
-            extras["long_term_prediction"] = self._prediction_report(summary["prediction"], base["prediction"])
         elif self.sindy:
-            extras["long_term_prediction"] = self._prediction_report(summary["prediction"], None)
+            extras["long_term_prediction"] = report = self._prediction_report(
+                summary["prediction"], None if base is None else base["prediction"])
+            if base is not None:
+                report["without_symmetry_means"] = (
+                    "the same architecture trained separately without the latent LieGAN, with plain "
+                    "STLSQ (the SINDy autoencoder of Champion et al.; same seed, initialisation and "
+                    "batches); see same_network for the equation's share on one network")
+            if "prediction_stlsq" in summary:
+                same = self._prediction_report(summary["prediction"], summary["prediction_stlsq"])
+                report["same_network"] = {
+                    "means": "one network (trained with the symmetry) and its codes; with_symmetry: the "
+                             "equivariant SINDy fit, without_symmetry: plain STLSQ on the same codes. "
+                             "Identical where the symmetry forbids none of STLSQ's terms",
+                    "equations_without_symmetry": summary["equations_stlsq"],
+                    **{key: same[key] for key in ("relative_mse_input_final", "relative_mse_beyond_reconstruction_final",
+                                                  "relative_mse_latent_final", "horizon_mean")},
+                    "symmetry_at_least_as_good": bool(summary["prediction"]["relative_mse_input"][-1]
+                                                      <= summary["prediction_stlsq"]["relative_mse_input"][-1])}
         if out is not None and self.plots:
             extras["figures"] = self._figures(out, summary, basis,
                                               None if base is None else base["prediction"])

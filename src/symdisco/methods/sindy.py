@@ -254,7 +254,10 @@ def fit_equivariant(z, dz, generators, order: int = 2, support: SindyFit | None 
     """Least squares z' = Theta(z) Xi with Xi restricted to the tables equivariant under the
     generators (`equivariant_basis`, `free_linear` as there) and, with `support` (an STLSQ
     fit), to what that fit kept: its terms, and with `free_linear` its linear entries.  The
-    symmetry decides the form, the thresholding which terms exist."""
+    symmetry decides the form, the thresholding which terms exist.  Where the symmetry restricts
+    nothing on that support (every table with those terms is equivariant, e.g. a linear support
+    with `free_linear`), the fit is `support` itself: the constraint is inactive, and refitting
+    would only swap STLSQ's ridge for plain least squares."""
     z = np.asarray(z, dtype=np.float64)
     dz = np.asarray(dz, dtype=np.float64)
     library = PolynomialLibrary(z.shape[1], order)
@@ -271,6 +274,9 @@ def fit_equivariant(z, dz, generators, order: int = 2, support: SindyFit | None 
             singular = np.concatenate([singular, np.zeros(len(vt) - len(singular))])
             free = vt[singular <= 1e-8 * max(singular.max(), 1.0)]
             basis = np.einsum("jk,ktm->jtm", free, basis)
+        if len(basis) == int((~zero).sum()):  # every table on the support is allowed
+            return SindyFit(np.asarray(support.coefficients), list(support.terms), list(support.variables),
+                            precision)
     variables = variables or variable_names(z.shape[1])
     xi = np.zeros((library.n_terms, z.shape[1]))
     if len(basis):

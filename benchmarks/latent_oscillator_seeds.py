@@ -1,7 +1,7 @@
 """Issue 13's oscillator over observation maps and seeds: is the prediction with the symmetry at
 least as good as without?  Writes benchmarks/results/latent_oscillator_seeds.json.
 
-    python benchmarks/latent_oscillator_seeds.py [--maps 0:1,7:11] [--seeds 0,1,2] [--out FILE]
+    python benchmarks/latent_oscillator_seeds.py [--maps 0:1,7:11] [--seeds 0,1,2] [--set KEY=VALUE] [--out FILE]
 
 Each case is `observed_oscillator(map_seed, seed)` (50 x 200 steps of dt 0.05 through a random
 20-d tanh map, 5 held-out trajectories of 501 steps) and the README's run, `--latent-dim 2
@@ -18,6 +18,7 @@ CPU per run.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import tempfile
@@ -50,13 +51,14 @@ def frequency(table: dict) -> float:
     return float(np.abs(np.linalg.eigvals(linear).imag).max())
 
 
-def run_case(map_seed: int, data_seed: int, seed: int, folder: Path) -> dict:
+def run_case(map_seed: int, data_seed: int, seed: int, folder: Path, options: dict | None = None) -> dict:
     path = folder / f"osc_{map_seed}_{data_seed}.npz"
     if not path.exists():
         np.savez(path, **observed_oscillator(map_seed=map_seed, seed=data_seed))
     data = datasets.load(str(path), task="dynamics")
     start, cpu = time.perf_counter(), time.process_time()
-    result = LatentLieGAN(latent_dim=2, sindy=True, seed=seed, plots=False).fit(data, progress=False)
+    result = LatentLieGAN(latent_dim=2, sindy=True, seed=seed, plots=False, **(options or {})).fit(
+        data, progress=False)
     extras, prediction = result.extras, result.extras["long_term_prediction"]
     record = {"map_seed": map_seed, "data_seed": data_seed, "seed": seed,
               "seconds": round(time.perf_counter() - start, 1), "cpu_seconds": round(time.process_time() - cpu, 1),
@@ -96,17 +98,20 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--maps", default="0:1,7:11", help="map_seed:data_seed pairs")
     parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a method option other than the defaults (e.g. epochs=300, w_gan=0)")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "latent_oscillator_seeds.json"))
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    report = {"benchmark": "latent_oscillator_seeds", "runs": [],
+    options = {key: json.loads(value) for key, value in (item.split("=", 1) for item in args.set)}
+    report = {"benchmark": "latent_oscillator_seeds", "options": options, "runs": [],
               "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__,
                           "load_average_before": os.getloadavg()[0]}}
     with tempfile.TemporaryDirectory() as folder:
         for pair in args.maps.split(","):
             map_seed, data_seed = map(int, pair.split(":"))
             for seed in map(int, args.seeds.split(",")):
-                report["runs"].append(run_case(map_seed, data_seed, seed, Path(folder)))
+                report["runs"].append(run_case(map_seed, data_seed, seed, Path(folder), options))
                 report["summary"] = summary(report["runs"])
                 atomic_write_json(args.out, report)  # after every run: a long run keeps what it has
                 last = report["runs"][-1]

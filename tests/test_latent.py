@@ -242,6 +242,13 @@ def test_fit_runs_end_to_end_and_resumes(tmp_path):
     report = extras["long_term_prediction"]
     assert report["steps"] == 30
     assert set(report["relative_mse_input_final"]) == {"with_symmetry", "without_symmetry"}
+    assert "separately" in report["without_symmetry_means"]
+    # the same network's codes with the equivariant equation and with plain STLSQ's
+    same = report["same_network"]
+    assert same["relative_mse_input_final"]["with_symmetry"] == report["relative_mse_input_final"]["with_symmetry"]
+    assert same["equations_without_symmetry"] == extras["equations_stlsq"]
+    if extras["equations_stlsq"] == extras["equations"]:  # nothing forbidden: the same equation
+        assert same["relative_mse_input_final"]["without_symmetry"] == same["relative_mse_input_final"]["with_symmetry"]
     assert (tmp_path / "long_term_prediction.png").is_file()
     assert (tmp_path / "latent_trajectories.png").is_file()
     saved = result.save(tmp_path)

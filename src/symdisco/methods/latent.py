@@ -32,8 +32,11 @@ optionally with SINDy equation discovery in that latent space.
   reported, with the input error beyond reconstruction |psi(z_pred) - psi(phi(x))|^2 / |x|^2
   (the prediction's own error, without the autoencoder's floor) and means over the horizon.
   With `compare=True` the same network is also trained without the symmetry (the SINDy
-  autoencoder of Champion et al.)
-  in the same run, and both are reported side by side.
+  autoencoder of Champion et al.) in the same run, and both are reported side by side.  With
+  the equivariant fit, the symmetric network's own codes are also integrated with plain
+  STLSQ's equation (`same_network`): the symmetry's share in the equation, free of the two
+  trainings' noise (their reconstruction floors differ by a few %, the adversarial term
+  costing the symmetric one some reconstruction).
 
 High-dimensional inputs (more than `pca_threshold` features, e.g. 20000 for a 100 x 100
 two-field reaction-diffusion snapshot) are first projected on their `pca_components`

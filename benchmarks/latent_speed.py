@@ -71,7 +71,8 @@ def quality(result) -> dict:
             "frequency_without_symmetry": frequency(extras["without_symmetry"]["sindy_coefficients"]),
             "reconstruction_relative_mse": extras["reconstruction_relative_mse"],
             "prediction_steps": prediction["steps"], "prediction_time": prediction["horizon_time"],
-            "relative_mse_input_final": prediction["relative_mse_input_final"]}
+            "relative_mse_input_final": prediction["relative_mse_input_final"],
+            "same_network_relative_mse_input_final": prediction["same_network"]["relative_mse_input_final"]}
 
 
 def run(path: Path, out: Path, profile: bool = False):

@@ -357,7 +357,7 @@ class LieSD(DiscoveryMethod):
         coefficients = torch.as_tensor(spectrum.vectors[:, :spectrum.k].T)           # (k, p)
         found = images.oriented(cf.readable_basis(torch.einsum("kp,pij->kij", coefficients, basis)))
         source = "predictor" if self.predictor is not None else self._source(dataset, z.shape[1])[0]
-        extras = {"search_space": kind, "vector_fields": [describe_affine(g) for g in found]}
+        extras = {"search_space": kind, "vector_fields": [describe_affine(g, shape=x.shape[-2:]) for g in found]}
         return self._result(dataset, found, spectrum, scales_x, source, len(anchors_idx), check, extras, start)
 
     def _result(self, dataset, found, spectrum, scales_x, source, samples, check, extras, start):

@@ -261,6 +261,21 @@ def test_verify_needs_matching_generators_on_the_command_line(tmp_path, capsys):
     assert not (tmp_path / "verify.json").exists()
 
 
+def test_verify_reloads_the_run_data_with_the_options_discover_was_given(tmp_path, monkeypatch):
+    run = tmp_path / "run"
+    assert main(["discover", "so2-invariant", "-D", "n_train=400", "-D", "noise=0.01", "--method", "liesd",
+                 "--derivatives", "polynomial", "--out", str(run), "--quiet"]) == 0
+    assert json.loads((run / "result.json").read_text())["data_options"] == {"n_train": "400", "noise": "0.01"}
+    loads, real_load = [], datasets.load
+    monkeypatch.setattr(datasets, "load", lambda name, **options: loads.append((name, options)) or
+                        real_load(name, **options))
+    assert main(["verify", str(run), "--no-judge", "-D", "noise=0.02"]) == 0       # given options win
+    assert main(["verify", str(run), "so2-invariant", "--no-judge"]) == 0          # the same data, named
+    assert main(["verify", str(run), "so3-invariant", "--no-judge"]) == 2          # other data: none of them
+    assert loads == [("so2-invariant", {"n_train": "400", "noise": "0.02"}),
+                     ("so2-invariant", {"n_train": "400", "noise": "0.01"}), ("so3-invariant", {})]
+
+
 def test_auto_takes_a_clear_closed_form_and_falls_back_to_liegan_otherwise():
     x, y, truth = sc.rotation_in_disguise_task(2000, np.random.default_rng(0))
     result = get("auto")(seed=0).fit(dataset(x, y, truth), progress=False)

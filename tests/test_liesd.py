@@ -1,5 +1,6 @@
 """LieSD: constraints, standardisation, the dimension rule, and recovery of known algebras."""
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -259,6 +260,18 @@ def test_verify_needs_matching_generators_on_the_command_line(tmp_path, capsys):
     assert main(["verify", str(tmp_path)]) == 2
     assert "3x3" in capsys.readouterr().err
     assert not (tmp_path / "verify.json").exists()
+
+
+def test_a_span_holding_the_dilation_next_to_a_group_is_doubted_aloud():
+    x = torch.randn(3000, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    polar = exact(lambda x: (x[:, 2] / x.norm(dim=1))[:, None])       # kept by rotations about z and scalings
+    data = dataset(x, polar(x), known.so(3).basis[2:3].numpy())
+    with pytest.warns(UserWarning, match=r"holds the dilation next to so\(2\).*--generators 1 gives so\(2\)"):
+        found = LieSD(predictor=polar).fit(data, progress=False)
+    assert found.algebra.k == 2 and found.algebra.identify()[0] == "so(2)+dilation"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                                   # forced k: nothing to doubt
+        LieSD(predictor=polar, n_generators=2).fit(data, progress=False)
 
 
 def test_verify_reloads_the_run_data_with_the_options_discover_was_given(tmp_path, monkeypatch):

@@ -23,7 +23,7 @@ from ..lie.affine_fields import describe_affine
 from . import closed_form as cf
 from . import derivatives as dv
 from . import liesd_images as images
-from .fit_check import held_out_score, weak_fit_message
+from .fit_check import held_out_score, weak_fit_message, dilation_message
 from .base import DiscoveryMethod, check_option
 from .knobs import Anything, Choice, Float, Int
 
@@ -400,8 +400,10 @@ class LieSD(DiscoveryMethod):
             result.extras["derivatives_tried"] = tried
             result.options = self.describe_params()
         result.seconds = time.perf_counter() - start
-        message = weak_fit_message(result.extras.get("predictor_check"))
-        if message:
+        doubts = [weak_fit_message(result.extras.get("predictor_check"))]
+        if self.n_generators is None:
+            doubts.append(dilation_message(result.algebra.identify()[0], result.algebra.k))
+        for message in filter(None, doubts):
             warnings.warn(message, stacklevel=2)
         return result
 

@@ -5,7 +5,8 @@ Each case writes x, y to an .npz file (datasets/symmetry_cases.py), runs
 with the truth (the file itself carries none). Also: a dataset without symmetry (k = 0
 expected), a noise table (noise on y of 0, 1, 5, 10%: similarity and chosen k) and the toy jets
 in the collider frame from the classifier (the default 4,000 jets, and 100,000 with --cases
-jets-100k, about 4 minutes). Images ("images"): the six affine fields of the pixel plane on
+jets-100k, about 10 minutes: k = 7 and `symdisco verify` on it, the same forced to k = 6, and the
+jet mass as a regression target). Images ("images"): the six affine fields of the pixel plane on
 blob-images (a rotation-invariant label, by regression and by classes; a translation-invariant
 one; 3 seeds each) and rotated-digits. Writes benchmarks/results/liesd_quality.json, keeping the
 rows of cases not run this time.
@@ -65,6 +66,30 @@ def run(name, command, out, truth, expected_k) -> dict:
     return row
 
 
+def verify_rows(out: Path) -> dict:
+    """`symdisco verify` on a run: each generator's violation ratio (a held-out predictor, fitted
+    on the test split only), with its trace share (1 for the dilation, 0 for so(1,3))."""
+    cli(["verify", str(out)])
+    record = json.loads((out / "verify.json").read_text())
+    found = np.asarray(json.loads((out / "result.json").read_text())["generators"])
+    n = found.shape[-1]
+    trace_share = [abs(np.trace(g)) / (np.linalg.norm(g) * np.sqrt(n)) for g in found]
+    return {"eps": record["eps"], "random_violation": record["baseline"]["violation"],
+            "generators": [{"ratio": g["ratio"], "spurious": g["spurious"], "trace_share": round(float(t), 4)}
+                           for g, t in zip(record["generators"], trace_share)]}
+
+
+def label_dilation_range(n_jets: int = 100000) -> list[float]:
+    """Scalings lambda for which no scaled jet's mass enters the other class's mass range: the
+    toy's labels are as unchanged by these as by any Lorentz transformation."""
+    from symdisco.datasets.jets import invariant_mass, make_jets
+
+    jets, labels = make_jets(n_jets, 0)
+    mass = invariant_mass(jets)
+    top_min, qcd_max = mass[labels == 1].min(), mass[labels == 0].max()
+    return [round(float(qcd_max / top_min), 4), round(float(top_min / qcd_max), 4)]
+
+
 IMAGE_CASES = [
     *[(f"blob-images-rotation-seed{s}", ["blob-images", "-D", f"seed={s}", "--seed", str(s)], "rotation", 1)
       for s in range(3)],
@@ -121,11 +146,15 @@ def main():
                             out, lorentz, 6))
         if "jets-100k" in args.cases:  # enough jets for a classifier that generalises
             for name, extra in (("lorentz-jets-collider-100k", []),
-                                ("lorentz-jets-collider-100k-k6", ["--generators", "6"])):
+                                ("lorentz-jets-collider-100k-k6", ["--generators", "6"]),
+                                ("lorentz-jets-collider-100k-mass", ["-D", "target=mass"])):
                 out = folder / f"{name}-run"
                 rows.append(run(name, ["discover", "lorentz-jets", "-D", "frame=collider", "-D", "n_train=100000",
                                        "--method", "liesd", "--epochs", "80", *extra, "--out", str(out), "--quiet"],
                                 out, lorentz, 6))
+                if name == "lorentz-jets-collider-100k":
+                    rows[-1]["verify"] = verify_rows(out)
+                    rows[-1]["label_dilation_range"] = label_dilation_range()
         if "images" in args.cases:
             rows += image_rows(folder)
     path = Path(args.out) / "liesd_quality.json"

@@ -1,5 +1,6 @@
 """LieSD: constraints, standardisation, the dimension rule, and recovery of known algebras."""
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -259,6 +260,33 @@ def test_verify_needs_matching_generators_on_the_command_line(tmp_path, capsys):
     assert main(["verify", str(tmp_path)]) == 2
     assert "3x3" in capsys.readouterr().err
     assert not (tmp_path / "verify.json").exists()
+
+
+def test_a_span_holding_the_dilation_next_to_a_group_is_doubted_aloud():
+    x = torch.randn(3000, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    polar = exact(lambda x: (x[:, 2] / x.norm(dim=1))[:, None])       # kept by rotations about z and scalings
+    data = dataset(x, polar(x), known.so(3).basis[2:3].numpy())
+    with pytest.warns(UserWarning, match=r"holds the dilation next to so\(2\).*--generators 1 gives so\(2\)"):
+        found = LieSD(predictor=polar).fit(data, progress=False)
+    assert found.algebra.k == 2 and found.algebra.identify()[0] == "so(2)+dilation"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                                   # forced k: nothing to doubt
+        LieSD(predictor=polar, n_generators=2).fit(data, progress=False)
+
+
+def test_verify_reloads_the_run_data_with_the_options_discover_was_given(tmp_path, monkeypatch):
+    run = tmp_path / "run"
+    assert main(["discover", "so2-invariant", "-D", "n_train=400", "-D", "noise=0.01", "--method", "liesd",
+                 "--derivatives", "polynomial", "--out", str(run), "--quiet"]) == 0
+    assert json.loads((run / "result.json").read_text())["data_options"] == {"n_train": "400", "noise": "0.01"}
+    loads, real_load = [], datasets.load
+    monkeypatch.setattr(datasets, "load", lambda name, **options: loads.append((name, options)) or
+                        real_load(name, **options))
+    assert main(["verify", str(run), "--no-judge", "-D", "noise=0.02"]) == 0       # given options win
+    assert main(["verify", str(run), "so2-invariant", "--no-judge"]) == 0          # the same data, named
+    assert main(["verify", str(run), "so3-invariant", "--no-judge"]) == 2          # other data: none of them
+    assert loads == [("so2-invariant", {"n_train": "400", "noise": "0.02"}),
+                     ("so2-invariant", {"n_train": "400", "noise": "0.01"}), ("so3-invariant", {})]
 
 
 def test_auto_takes_a_clear_closed_form_and_falls_back_to_liegan_otherwise():

@@ -66,6 +66,17 @@ def test_named_fields_round_trip_and_words():
     assert mixed["text"].endswith("v(x, y) = (0.50 x + 0.05, 1.50 y)")
 
 
+def test_a_pixel_rotation_of_a_non_square_image_is_named_a_rotation():
+    height, width = 12, 16                 # in ImageAction's coordinates: v = (-0.75 y, 1.33 x)
+    pixel_rotation = torch.zeros(3, 3, dtype=torch.float64)
+    pixel_rotation[0, 1], pixel_rotation[1, 0] = -height / width, width / height
+    assert af.describe_affine(pixel_rotation)["name"].startswith("rotation + 0.28 shear")
+    words = af.describe_affine(pixel_rotation, shape=(height, width))
+    assert words["text"] == "rotation: v(x, y) = (-1.00 y, 1.00 x)"
+    square = af.describe_affine(pixel_rotation, shape=(16, 16))        # square: the coordinates as they are
+    assert square == af.describe_affine(pixel_rotation)
+
+
 def test_search_basis_is_orthonormal_in_the_field_metric_and_checks_spans():
     basis = liesd_images.search_basis("affine", None, 12, 20)
     assert basis.shape == (6, 3, 3)

@@ -247,6 +247,7 @@ def cmd_discover(args) -> int:
                                                                            else {}))
         if not hardware.is_global_zero:
             return 0
+        result.extras["data_options"] = options   # `verify` reloads the same data with them
         result.save(out)
     print(result)
     _print_readable_extras(result.extras)
@@ -299,6 +300,8 @@ def cmd_verify(args) -> int:
         if getattr(args, key) is not None:
             options[key] = getattr(args, key)
     name = args.data or result.dataset
+    if args.data is None or Path(args.data).name == result.dataset:   # the run's own data: as it was loaded
+        options = {**result.extras.get("data_options", {}), **options}
     if args.data is None and name not in datasets.names() and not Path(name).is_file():
         raise UserInputError(f"{args.directory}: dataset {name!r} is not built in; give the data file as DATA")
     dataset = datasets.load(name, **options)

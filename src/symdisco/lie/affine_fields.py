@@ -87,12 +87,26 @@ def named_coefficients(generator: torch.Tensor) -> torch.Tensor:
     return flat @ torch.as_tensor(generator, dtype=torch.float64).reshape(-1) / (flat * flat).sum(1)
 
 
-def describe_affine(generator: torch.Tensor, keep: float = 0.1) -> dict:
+def isotropic(generator: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """A generator in `ImageAction`'s coordinates seen in coordinates where a pixel is as wide as
+    tall (the longer side spans [-1, 1]): D L D^-1 with D = diag(W, H, max) / max.
+
+    Why: on a non-square image [-1, 1] along each side squeezes one axis, so a rotation of the
+    pixels is, in those coordinates, a rotation plus a shear; named here it is a rotation."""
+    longest = max(height, width)
+    d = torch.tensor([width / longest, height / longest, 1.0], dtype=torch.float64)
+    return d[:, None] * torch.as_tensor(generator, dtype=torch.float64) / d[None, :]
+
+
+def describe_affine(generator: torch.Tensor, keep: float = 0.1, shape: tuple[int, int] | None = None) -> dict:
     """A found generator in words: its named parts and its vector field.
 
     The coefficients on the named fields are scaled so that the largest is 1; parts under `keep`
-    are left out of the text. E.g. {"text": "rotation: v(x, y) = (-1.00 y, 1.00 x)", ...}.
+    are left out of the text. E.g. {"text": "rotation: v(x, y) = (-1.00 y, 1.00 x)", ...}. With the
+    image `shape` (H, W), it is read in coordinates where pixels are square (`isotropic`).
     """
+    if shape is not None:
+        generator = isotropic(generator, *shape)
     coefficients = named_coefficients(generator)
     top = coefficients.abs().max()
     scaled = coefficients / top if top > 0 else coefficients

@@ -15,6 +15,21 @@ import numpy as np
 import torch
 
 
+def unit_span(basis: np.ndarray, rtol: float = 1e-2) -> np.ndarray:
+    """An orthonormal basis (r, n, n) of the span of (k, n, n) matrices, each scaled to unit
+    norm first so that a small generator counts as much as a large one; directions whose
+    singular value is below `rtol` times the largest are dependent and dropped."""
+    basis = np.asarray(basis, dtype=np.float64)
+    k, n = basis.shape[0], basis.shape[-1]
+    if k == 0:
+        return basis.reshape(0, n, n)
+    flat = basis.reshape(k, -1)
+    flat = flat / np.maximum(np.linalg.norm(flat, axis=1, keepdims=True), 1e-300)
+    _, singular, vt = np.linalg.svd(flat, full_matrices=False)
+    rank = int((singular > rtol * singular[0]).sum()) if singular[0] > 0 else 0
+    return vt[:rank].reshape(rank, n, n)
+
+
 def as_basis(basis) -> torch.Tensor:
     """A basis as a torch tensor (k, n, n); accepts LieAlgebra, tensors, arrays, lists.
 

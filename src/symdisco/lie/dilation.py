@@ -11,23 +11,19 @@ from __future__ import annotations
 
 import torch
 
-from .brackets import as_basis
+from .brackets import as_basis, unit_span
 
 DILATION_TOL = 0.1
 """Distance (in [0, 1]) of the unit identity from the span below which the span holds it."""
 
 
-def _orthonormal(basis: torch.Tensor, rtol: float = 1e-2) -> torch.Tensor:
-    flat = basis.reshape(basis.shape[0], -1)
-    flat = flat / flat.norm(dim=1, keepdim=True).clamp_min(1e-300)
-    _, singular, vh = torch.linalg.svd(flat, full_matrices=False)
-    rank = int((singular > rtol * singular[0]).sum()) if singular.numel() and singular[0] > 0 else 0
-    return vh[:rank].reshape(rank, *basis.shape[1:])
+def _orthonormal(basis) -> torch.Tensor:
+    return torch.as_tensor(unit_span(as_basis(basis).detach().double().cpu().numpy()))
 
 
 def identity_distance(basis) -> float:
     """Frobenius distance of I / |I| from the span of `basis` (0: the span holds the dilation)."""
-    q = _orthonormal(as_basis(basis).detach().double())
+    q = _orthonormal(basis)
     if q.shape[0] == 0:
         return 1.0
     n = q.shape[-1]
@@ -39,7 +35,7 @@ def identity_distance(basis) -> float:
 def without_dilation(basis) -> torch.Tensor:
     """The traceless parts of the span, orthonormal: its k - 1 best directions (projecting the
     identity out leaves k vectors in a (k - 1)-dimensional space, up to noise)."""
-    q = _orthonormal(as_basis(basis).detach().double())
+    q = _orthonormal(basis)
     n = q.shape[-1]
     traces = q.diagonal(dim1=-2, dim2=-1).sum(-1)
     traceless = q - traces[:, None, None] * torch.eye(n, dtype=q.dtype) / n

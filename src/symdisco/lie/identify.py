@@ -34,7 +34,7 @@ import math
 import numpy as np
 import torch
 
-from .brackets import as_basis, closure_residual
+from .brackets import as_basis, closure_residual, unit_span
 from .dilation import DILATION_TOL, identity_distance, without_dilation
 from .forms import FORM_MAX_DIM, invariant_form_spectrum
 from .nullspace import NULL_GAP, gap_at, null_count
@@ -94,12 +94,7 @@ def balance(basis: np.ndarray, steps: int = 200, tol: float = 1e-6) -> np.ndarra
 
 
 def _orthonormal_span(basis: np.ndarray) -> np.ndarray:
-    k, n = basis.shape[0], basis.shape[-1]
-    flat = basis.reshape(k, -1)
-    flat = flat / np.maximum(np.linalg.norm(flat, axis=1, keepdims=True), 1e-300)
-    _, singular, vt = np.linalg.svd(flat, full_matrices=False)
-    rank = int((singular > RANK_RTOL * singular[0]).sum())
-    return vt[:rank].reshape(rank, n, n)
+    return unit_span(basis, RANK_RTOL)
 
 
 def _killing_eigenvalues(q: np.ndarray) -> np.ndarray:

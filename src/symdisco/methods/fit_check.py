@@ -39,3 +39,19 @@ def weak_fit_message(score: dict | None) -> str | None:
     return (f"liesd: the fitted predictor's held-out {what} is {score['held_out']:.2f} (< {WEAK_FIT[score['metric']]}): its "
             "derivatives, and the dimension read from them, are not reliable; give it more data, "
             "--epochs, or your own predictor")
+
+
+def dilation_message(name: str, k: int) -> str | None:
+    """The warning for a found span that holds the dilation next to a group g, or None.
+
+    Why: derivatives read from data cannot tell an exact scale symmetry from a dependence on scale
+    that is weak next to the task's sensitivity in other directions (the jet mass in the collider
+    frame: a dilation moves it by m, a move off the light cone by up to E^2/m), so g+dilation may be
+    g plus a near-symmetry. A dilation found alone (a scale-invariant task) is not doubted here.
+    """
+    if not name.endswith("+dilation") or k < 2:
+        return None
+    rest = name[: -len("+dilation")]
+    return (f"liesd: the found span holds the dilation next to {rest}; a weak dependence on scale looks "
+            f"the same as none to derivatives read from data: if the task can depend on scale, "
+            f"--generators {k - 1} gives {rest} alone")

@@ -23,7 +23,7 @@ from ..lie.affine_fields import describe_affine
 from . import closed_form as cf
 from . import derivatives as dv
 from . import liesd_images as images
-from .fit_check import held_out_score, weak_fit_message
+from .fit_check import held_out_score, weak_fit_message, dilation_message
 from .base import DiscoveryMethod, check_option
 from .knobs import Anything, Choice, Float, Int
 
@@ -357,7 +357,7 @@ class LieSD(DiscoveryMethod):
         coefficients = torch.as_tensor(spectrum.vectors[:, :spectrum.k].T)           # (k, p)
         found = images.oriented(cf.readable_basis(torch.einsum("kp,pij->kij", coefficients, basis)))
         source = "predictor" if self.predictor is not None else self._source(dataset, z.shape[1])[0]
-        extras = {"search_space": kind, "vector_fields": [describe_affine(g) for g in found]}
+        extras = {"search_space": kind, "vector_fields": [describe_affine(g, shape=x.shape[-2:]) for g in found]}
         return self._result(dataset, found, spectrum, scales_x, source, len(anchors_idx), check, extras, start)
 
     def _result(self, dataset, found, spectrum, scales_x, source, samples, check, extras, start):
@@ -400,8 +400,10 @@ class LieSD(DiscoveryMethod):
             result.extras["derivatives_tried"] = tried
             result.options = self.describe_params()
         result.seconds = time.perf_counter() - start
-        message = weak_fit_message(result.extras.get("predictor_check"))
-        if message:
+        doubts = [weak_fit_message(result.extras.get("predictor_check"))]
+        if self.n_generators is None:
+            doubts.append(dilation_message(result.algebra.identify()[0], result.algebra.k))
+        for message in filter(None, doubts):
             warnings.warn(message, stacklevel=2)
         return result
 

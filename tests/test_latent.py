@@ -7,6 +7,7 @@ import pysindy as ps
 import pytest
 import torch
 
+from symdisco.methods import latent
 from symdisco.methods import sindy as sd
 from symdisco.methods.latent import (LatentAutoencoder, LatentLieGAN, LatentNorm, Projection,
                                      latent_geometry, so2_eigen_ratio)
@@ -259,6 +260,33 @@ def test_fit_runs_end_to_end_and_resumes(tmp_path):
     again = LatentLieGAN(latent_dim=2, sindy=True, epochs=4, pretrain_epochs=1, threshold_every=2,
                          batch_size=32, hidden=16, prediction_steps=30).fit(data, out=tmp_path, progress=False)
     np.testing.assert_allclose(again.generators, result.generators)
+
+
+def test_codes_collapsed_onto_a_line_are_trained_again_with_small_batches(monkeypatch):
+    """line_ratio tells a latent circle from codes on a line; a collapse at the default (large)
+    batch retrains every variant with batches of 64 and says so."""
+    t = np.linspace(0, 2 * np.pi, 400)
+    circle = np.stack([np.cos(t), 0.8 * np.sin(t)], 1)
+    assert latent.line_ratio(circle) == pytest.approx(0.8, abs=0.01)
+    line = np.stack([t, -t + 0.01 * np.sin(7 * t)], 1)
+    assert latent.line_ratio(line) < 0.01
+    from symdisco.datasets.base import SymmetryDataset
+
+    s = 0.05 * np.arange(1500)
+    x = np.tanh(np.stack([np.cos(s), np.sin(s)], 1) @ np.random.default_rng(1).normal(size=(2, 5)))
+    data = SymmetryDataset(name="long", x=x[:1300], y=None, x_test=x[1300:], y_test=None, task="dynamics",
+                           action="vector", metadata={"dt": 0.05})
+    options = dict(latent_dim=2, epochs=2, pretrain_epochs=1, hidden=8, compare=False)
+    plain = LatentLieGAN(**options).fit(data, progress=False)
+    assert plain.extras["batch_size_used"] > 64 and "collapse_retry" not in plain.extras
+    monkeypatch.setattr(latent, "COLLAPSE_RATIO", 1.01)  # every latent counts as collapsed
+    with pytest.warns(UserWarning, match="collapsed onto a line"):
+        again = LatentLieGAN(**options).fit(data, progress=False)
+    retry = again.extras["collapse_retry"]
+    assert again.extras["batch_size_used"] == 64 and retry["first_batch"] == plain.extras["batch_size_used"]
+    assert set(retry["line_ratio"]) == {"latent"}
+    # an explicit batch is the user's: no retry
+    assert "collapse_retry" not in LatentLieGAN(batch_size=100, **options).fit(data, progress=False).extras
 
 
 def test_two_stage_without_sindy_and_bad_input():

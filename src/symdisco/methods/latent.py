@@ -253,6 +253,18 @@ class LatentAutoencoder(nn.Module):
         return self.decode_with_rate(z, dz)[1]
 
 
+COLLAPSE_RATIO = 0.1
+"""Codes whose second singular value is below this fraction of the first lie on a line."""
+
+
+def line_ratio(codes) -> float:
+    """s_2 / s_1 of the centred codes: ~1 for a latent circle (0.79-1.0 on the oscillator,
+    reaction-diffusion and Lotka-Volterra), ~0.02 for codes collapsed onto a line."""
+    z = np.asarray(codes, dtype=np.float64)
+    s = np.linalg.svd(z - z.mean(0), compute_uv=False)
+    return float(s[1] / s[0]) if len(s) > 1 and s[0] > 0 else 0.0
+
+
 def so2_eigen_ratio(generator: np.ndarray) -> float:
     """max |Re| / max |Im| over the eigenvalues: 0 for a generator conjugate to a rotation."""
     eigenvalues = np.linalg.eigvals(np.asarray(generator, dtype=np.float64))
@@ -478,12 +490,39 @@ class LatentLieGAN(DiscoveryMethod):
             modules["sindy"] = SindyModel(PolynomialLibrary(m, self.sindy_order))
         return modules
 
-    def _train_one(self, tag, symmetric, c, dc, windows, engine, fingerprint=None):
+    def _train_one(self, tag, symmetric, c, dc, windows, engine, fingerprint=None, batch=None):
         """One model (with or without the symmetry) through the engine; returns (modules, history, run)."""
         run = engine.fit(_LatentTask(self, symmetric, c, dc, windows), n_samples=len(windows),
-                         batch_size=self._batch(len(windows)), epochs=self._total_epochs(symmetric),
+                         batch_size=batch or self._batch(len(windows)), epochs=self._total_epochs(symmetric),
                          seed=self.seed, fingerprint=fingerprint, tag=tag, desc=f"latent {tag}")
         return run.modules, run.history, run
+
+    def _train_all(self, variants, c, dc, windows, engine, fingerprint):
+        """Every variant at the default batch; if that batch is large and any variant's codes
+        collapsed onto a line (`line_ratio` < COLLAPSE_RATIO with m >= 2: a latent that cannot
+        hold a 2-d orbit, a failed training), all of them again with batches of 64, whose
+        gradient noise avoids it (the pendulum's image lift: 0.94 -> 0.44 reconstruction).
+        Returns (trained, batch used, the retry's record or None)."""
+        batch = self._batch(len(windows))
+        trained = {tag: self._train_one(tag, symmetric, c, dc, windows, engine, fingerprint=fingerprint)
+                   for tag, symmetric in variants}
+        if self.batch_size or batch <= 64 or self.latent_dim < 2:
+            return trained, batch, None
+        ratios = {tag: line_ratio(self._codes(trained[tag][0]["autoencoder"], c)[0].cpu().numpy())
+                  for tag in trained}
+        if min(ratios.values()) >= COLLAPSE_RATIO:
+            return trained, batch, None
+        import warnings
+
+        warnings.warn(f"latent: the codes collapsed onto a line at batch {batch} (s2/s1 "
+                      f"{min(ratios.values()):.3f}); training again with batches of 64", stacklevel=3)
+        previous = sum(run.seconds for _, _, run in trained.values())
+        trained = {tag: self._train_one(f"{tag}_batch64", symmetric, c, dc, windows, engine,
+                                        fingerprint=fingerprint, batch=64) for tag, symmetric in variants}
+        retry = {"first_batch": batch, "line_ratio_first": ratios, "first_seconds": round(previous, 1),
+                 "line_ratio": {tag: line_ratio(self._codes(trained[tag][0]["autoencoder"], c)[0].cpu().numpy())
+                                for tag in trained}}
+        return trained, 64, retry
 
     def _total_epochs(self, symmetric: bool) -> int:
         return self.epochs + (self.gan_epochs if symmetric and self.training == "two-stage" else 0)
@@ -646,16 +685,16 @@ class LatentLieGAN(DiscoveryMethod):
         windows = self._windows(Trajectories.of(dataset).lengths)
 
         variants = [("latent", True)] + ([("baseline", False)] if self.sindy and self.compare else [])
-        trained = {}
-        for tag, symmetric in variants:
-            trained[tag] = self._train_one(tag, symmetric, c, dc, windows, engine, fingerprint=fingerprint)
+        trained, batch, retry = self._train_all(variants, c, dc, windows, engine, fingerprint)
         start -= trained["latent"][2].previous_seconds
 
         modules, history, _ = trained["latent"]
         basis = modules["symmetry"].basis().detach().cpu().double()
         summary = self._summarise(modules, projection, c, dc, dataset, dt, device)
         extras = self._extras(basis, summary, projection, dataset)
-        extras["batch_size_used"] = self._batch(len(windows))
+        extras["batch_size_used"] = batch
+        if retry is not None:
+            extras["collapse_retry"] = retry
         base = None
         if "baseline" in trained:
             base = self._summarise(trained["baseline"][0], projection, c, dc, dataset, dt, device)

@@ -38,6 +38,12 @@ optionally with SINDy equation discovery in that latent space.
   trainings' noise (their reconstruction floors differ by a few %, the adversarial term
   costing the symmetric one some reconstruction).
 
+Batches: by default max(64, windows / 16), an epoch of at most 16 steps (`_batch`).  Where
+that batch is above 64 and the codes of an m >= 2 latent come out on a line (`line_ratio`: the
+pendulum's image lift, s2/s1 0.02 where the other cases give 0.79-1.0), the training failed
+rather than converged, and every variant is trained again with batches of 64 (`collapse_retry`
+in the result).
+
 High-dimensional inputs (more than `pca_threshold` features, e.g. 20000 for a 100 x 100
 two-field reaction-diffusion snapshot) are first projected on their `pca_components`
 leading principal components (a linear, exactly differentiable step; x' is mapped back

@@ -76,7 +76,8 @@ def run_case(map_seed: int, data_seed: int, seed: int, folder: Path, options: di
     record["same_network"] = {"equations_without_symmetry": same["equations_without_symmetry"]}
     for name, (key, inner) in MEASURES.items():
         pair = {side: (values if inner is None else values[inner]) for side, values in same[key].items()}
-        record["same_network"][name] = {**pair, "ratio": pair["with_symmetry"] / max(pair["without_symmetry"], 1e-300)}
+        ratio = pair["with_symmetry"] / max(pair["without_symmetry"], 1e-300)
+        record["same_network"][name] = {**pair, "ratio": ratio}
     return record
 
 

@@ -249,7 +249,8 @@ def test_fit_runs_end_to_end_and_resumes(tmp_path):
     assert same["relative_mse_input_final"]["with_symmetry"] == report["relative_mse_input_final"]["with_symmetry"]
     assert same["equations_without_symmetry"] == extras["equations_stlsq"]
     if extras["equations_stlsq"] == extras["equations"]:  # nothing forbidden: the same equation
-        assert same["relative_mse_input_final"]["without_symmetry"] == same["relative_mse_input_final"]["with_symmetry"]
+        final = same["relative_mse_input_final"]
+        assert final["without_symmetry"] == final["with_symmetry"]
     assert (tmp_path / "long_term_prediction.png").is_file()
     assert (tmp_path / "latent_trajectories.png").is_file()
     saved = result.save(tmp_path)

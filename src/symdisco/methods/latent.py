@@ -723,8 +723,8 @@ class LatentLieGAN(DiscoveryMethod):
                              "equivariant SINDy fit, without_symmetry: plain STLSQ on the same codes. "
                              "Identical where the symmetry forbids none of STLSQ's terms",
                     "equations_without_symmetry": summary["equations_stlsq"],
-                    **{key: same[key] for key in ("relative_mse_input_final", "relative_mse_beyond_reconstruction_final",
-                                                  "relative_mse_latent_final", "horizon_mean")},
+                    **{key: same[key] for key in ("relative_mse_input_final", "relative_mse_latent_final",
+                                                  "relative_mse_beyond_reconstruction_final", "horizon_mean")},
                     "symmetry_at_least_as_good": bool(summary["prediction"]["relative_mse_input"][-1]
                                                       <= summary["prediction_stlsq"]["relative_mse_input"][-1])}
         if out is not None and self.plots:

@@ -100,6 +100,19 @@ def test_report_writes_its_own_files_and_never_result_json(runs, capsys):
     assert "checked by hand" in (folders[1] / "report.md").read_text()
 
 
+def test_report_of_a_run_that_found_no_symmetry(tmp_path, capsys):
+    """k = 0 on a built-in dataset with a truth: the truth is shown on its own space (it was
+    sized from the found generators: 0 x 0, and the figure crashed)."""
+    SymmetryResult(LieAlgebra(torch.zeros(0, 2, 2, dtype=torch.float64)), "liesd", "so2-invariant").save(tmp_path)
+    assert main(["report", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "generators: none (no symmetry found)" in out
+    assert (tmp_path / "report_generators.png").stat().st_size > 0
+    assert main(["report", str(tmp_path), "--html", str(tmp_path / "page.html")]) == 0
+    page = (tmp_path / "page.html").read_text()
+    assert "none found" in page and "ground truth: <b>so(2)" in page
+
+
 def test_report_says_so_when_it_cannot_write(runs, capsys):
     folder = runs[0]
     (folder / "report_generators.png").mkdir()                # something in the way: the write fails

@@ -255,6 +255,14 @@ def test_verify_passes_so3_on_two_vectors_and_flags_a_mixing_generator():
     assert report["flagged"] == [3]
 
 
+def test_verify_of_a_run_that_found_no_symmetry_has_nothing_to_flag(tmp_path, capsys):
+    SymmetryResult(LieAlgebra(torch.zeros(0, 2, 2, dtype=torch.float64)), "liesd", "so2-invariant").save(tmp_path)
+    assert main(["verify", str(tmp_path), "--no-judge"]) == 0
+    assert "no generators to check" in capsys.readouterr().out
+    report = json.loads((tmp_path / "verify.json").read_text())
+    assert report["generators"] == [] and report["passed"] and report["baseline"]["violation"] > 0
+
+
 def test_verify_needs_matching_generators_on_the_command_line(tmp_path, capsys):
     SymmetryResult(LieAlgebra(known.so(3).basis), "x", "nbody2").save(tmp_path)
     assert main(["verify", str(tmp_path)]) == 2

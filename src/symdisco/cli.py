@@ -314,7 +314,8 @@ def cmd_verify(args) -> int:
     report = verify(result, dataset, eps=args.eps, judge=not args.no_judge, seed=args.seed)
     atomic_write_json(Path(args.directory) / "verify.json", report)
     print(format_report(report))
-    print(("all generators hold" if report["passed"] else
+    print(("no generators to check (the run found no symmetry)" if not report["generators"] else
+           "all generators hold" if report["passed"] else
            f"spurious: {', '.join(f'L{i + 1}' for i in report['flagged'])}") + f"; wrote {args.directory}/verify.json")
     return 0
 

@@ -116,6 +116,8 @@ def _similarity(generators: np.ndarray, truth: np.ndarray) -> float:
 
     from .lie.compare import similarity
 
+    if not np.asarray(generators).size:   # nothing found against a truth that has generators
+        return 0.0
     return float(similarity(torch.as_tensor(generators), torch.as_tensor(truth)))
 
 
@@ -147,7 +149,7 @@ def run_cells(run: dict, load_builtin: bool = True) -> dict[str, str]:
     truth = ground_truth(run, load_builtin)
     metric = record.get("invariant_metric")
     overview = {"method": record.get("method"), "dataset": record.get("dataset"),
-                "generators": f"{k} × {n}×{n}", "closure residual": record.get("closure_residual"),
+                "generators": f"{k} × {n}×{n}" if k else "none found", "closure residual": record.get("closure_residual"),
                 "seconds": record.get("seconds"), "seed": record.get("seed")}
     check = record.get("predictor_check")
     if check:  # LieSD: how well the predictor its derivatives came from generalises

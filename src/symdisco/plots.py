@@ -28,6 +28,8 @@ def basis_figure(basis, title: str = "", truth=None):
             ax.set_xticks([]), ax.set_yticks([])
             if i >= len(mats):
                 ax.axis("off")
+                if r == 0 and i == 0:   # found nothing, while the truth has generators
+                    ax.text(0.5, 0.5, "no generators\nfound", ha="center", va="center", fontsize=9)
                 continue
             m = mats[i]
             lim = float(np.abs(m).max()) or 1.0

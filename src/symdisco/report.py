@@ -49,7 +49,9 @@ def summary_text(run: dict) -> str:
              f"- coefficient law: {record.get('coefficient_law')}", _predictor_line(record.get("predictor_check")), ""]
     generators = np.asarray(record["generators"], dtype=np.float64)
     n = generators.shape[-1]
-    if n <= 12:
+    if not generators.size:
+        lines.append("## generators: none (no symmetry found)")
+    elif n <= 12:
         lines.append("## generators (canonical form)")
         for i, g in enumerate(canonical(generators)):
             lines += [f"L{i + 1} =", "```", _matrix(g), "```"]

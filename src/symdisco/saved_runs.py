@@ -64,7 +64,8 @@ def ground_truth(run: dict, load_builtin: bool = True) -> tuple[str, str, np.nda
     result.json, else the built-in dataset of that name (default options; repeated on every
     block when the run acts on a stacked state); None when unknown or on another space."""
     record = run["record"]
-    n = np.asarray(record["generators"]).shape[-1]
+    found = np.asarray(record["generators"])
+    n = found.shape[-1] if found.size else None   # no symmetry found: the truth on its own space
     stored = record.get("ground_truth")
     if stored is not None:
         name = stored.get("name", "ground truth") if isinstance(stored, dict) else "ground truth"
@@ -73,7 +74,7 @@ def ground_truth(run: dict, load_builtin: bool = True) -> tuple[str, str, np.nda
             basis = np.asarray(basis, dtype=np.float64)
         except (TypeError, ValueError):
             basis = None
-        if basis is not None and basis.ndim == 3 and basis.shape[-1] == n:
+        if basis is not None and basis.ndim == 3 and n in (None, basis.shape[-1]):
             return str(name), "result.json", basis
     dataset = record.get("dataset")
     if not load_builtin or not isinstance(dataset, str):
@@ -91,9 +92,9 @@ def ground_truth(run: dict, load_builtin: bool = True) -> tuple[str, str, np.nda
                 truth = (algebra.name or "ground truth", algebra.numpy().astype(np.float64))
         _TRUTH_CACHE[dataset] = truth
     truth = _TRUTH_CACHE[dataset]
-    if truth is None or n % truth[1].shape[-1]:
+    if truth is None or (n is not None and n % truth[1].shape[-1]):
         return None
-    blocks = n // truth[1].shape[-1]
+    blocks = 1 if n is None else n // truth[1].shape[-1]
     if blocks == 1:
         return truth[0], f"built-in dataset {dataset}", truth[1]
     repeated = np.stack([np.kron(np.eye(blocks), m) for m in truth[1]])   # the truth on every block

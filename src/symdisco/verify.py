@@ -27,6 +27,8 @@ JUDGE_MAX = 0.6       # without targets: a judge accuracy above this flags it
 
 
 def _normalised(basis: torch.Tensor) -> torch.Tensor:
+    if not len(basis):
+        return basis
     norms = basis.reshape(len(basis), -1).norm(dim=1).clamp_min(1e-12)
     return basis * (math.sqrt(2.0) / norms)[:, None, None]
 
@@ -82,7 +84,7 @@ def verify(result, dataset, *, eps: float = 0.2, n_random: int = 8, judge_steps:
     from .methods.liegan import LieGAN
 
     basis = _normalised(result.algebra.basis.detach().double().cpu())
-    n = basis.shape[-1] if basis.numel() else result.algebra.n
+    n = basis.shape[-1] if basis.numel() else dataset.x_action().base_dim(dataset.x[:1])  # k = 0: the data's
     rng = torch.Generator().manual_seed(seed)
     random = _normalised(torch.randn(n_random, n, n, generator=rng, dtype=torch.float64))
     predictor = None if dataset.y is None else fit_heldout_predictor(dataset, fit_steps, seed)

@@ -55,11 +55,10 @@ def digits_comparison(plain: SymmetryDataset, scrambled: SymmetryDataset | None 
     for name, (build, lr) in builders.items():
         row = {}
         for variant, (a, a_test) in (("accuracy", (x, x_test)), ("accuracy_scrambled", (xs, xs_test))):
-            model = build(make_generator(seed, 0))
-            row["parameters"] = count_parameters(model)
+            row["parameters"] = count_parameters(build(make_generator(seed, 0)))
             start = time.perf_counter()
             row[variant], row[variant.replace("accuracy", "train_accuracy")] = train_classifier(
-                model, a, plain.y, a_test, plain.y_test, epochs=epochs, batch_size=method.batch_size,
+                build, a, plain.y, a_test, plain.y_test, epochs=epochs, batch_size=method.batch_size,
                 lr=lr, seed=seed, progress=progress, desc=f"{name} {variant}")
             row[variant.replace("accuracy", "seconds")] = round(time.perf_counter() - start, 2)
         rows[name] = row

@@ -102,12 +102,16 @@ def effective_generators(model: nn.Module) -> torch.Tensor:
 
 # -- training a classifier -----------------------------------------------------------------
 
-def train_classifier(model, x, y, x_test, y_test, *, epochs, batch_size=64, lr=3e-3, weight_decay=0.0,
+def train_classifier(build, x, y, x_test, y_test, *, epochs, batch_size=64, lr=3e-3, weight_decay=0.0,
                      seed=0, progress=False, hardware=None, desc=""):
-    """Adam on cross entropy through the engine (no checkpoints); returns (test accuracy, train accuracy)."""
+    """Adam on cross entropy through the engine (no checkpoints); returns (test accuracy, train accuracy).
+
+    `build(rng)` makes the model inside the engine, where layers that draw their initial weights
+    from torch's global RNG draw them from `seed`: a model built outside gets whatever that RNG
+    holds, which differs from process to process."""
     from ..training import Engine, SupervisedTask, default_hardware
 
-    task = SupervisedTask(model, F.cross_entropy, x, y, lr=lr, weight_decay=weight_decay)
+    task = SupervisedTask(build, F.cross_entropy, x, y, lr=lr, weight_decay=weight_decay)
     run = Engine(hardware or default_hardware("cpu"), progress=progress).fit(
         task, n_samples=len(x), batch_size=batch_size, epochs=epochs, seed=seed, desc=desc)
     model = run.modules["model"]

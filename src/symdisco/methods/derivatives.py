@@ -26,7 +26,7 @@ def fit_network(build, loss_fn, inputs: torch.Tensor, targets: torch.Tensor | No
                 lr: float = 1e-2, batch_size: int = 1024, seed: int = 0, augment=None, engine=None):
     """Adam with cosine decay on (inputs, targets) through the training engine; deterministic given `seed`.
 
-    `build(rng)` makes the model (or pass one); `loss_fn(model(x), y)` is the loss and
+    `build(rng)` makes the model (inside the engine's seeded scope); `loss_fn(model(x), y)` is the loss and
     `augment(x, y, rng)` may transform each batch (score matching adds its noise there).
     `steps` optimiser steps, rounded up to whole epochs. The engine runs in process and, with
     no out folder, writes nothing: these fits take well under a second. `engine` (default:

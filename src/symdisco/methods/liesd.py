@@ -224,7 +224,7 @@ class LieSD(DiscoveryMethod):
             return pairs[-1]
         return min(showing, key=lambda pair: (pair[1].k, -(pair[1].gap or 0.0)))
 
-    def _polynomial_fits(self, z, targets, anchors, generator, degree: int) -> list:
+    def _polynomial_fits(self, z, targets, anchors, generator, degree: int) -> tuple[list, list]:
         """One polynomial per disjoint part of the data (n_fits parts): their mean gives the
         derivatives, their disagreement the noise floor, as with the networks. Uses all the data
         while the solve stays within POLYNOMIAL_FLOPS."""
@@ -233,17 +233,19 @@ class LieSD(DiscoveryMethod):
         budget = max(int(POLYNOMIAL_FLOPS / features ** 2), 2 * features) * parts
         idx = torch.randperm(len(z), generator=generator)[:budget]
         polynomials = [dv.polynomial_predictor(z[part], targets[part], degree) for part in idx.chunk(parts)]
-        self.predictors_ = polynomials
-        return [poly.values_and_jacobian(anchors) for poly in polynomials]
+        return [poly.values_and_jacobian(anchors) for poly in polynomials], polynomials
 
-    def _derivatives(self, dataset, z, targets, anchors, generator, scales_x, scales_y, degree=None) -> list:
-        """[(values (A, O), Jacobians (A, O, D))] at the anchors: one pair per independent fit."""
+    def _derivatives(self, dataset, z, targets, anchors, generator, scales_x, scales_y,
+                     degree=None) -> tuple[list, list]:
+        """([(values (A, O), Jacobians (A, O, D))] at the anchors, one pair per independent fit;
+        the predictors fitted here, to score on held-out data: none for a user's predictor or
+        neighbour fits)."""
         if self.predictor is not None:
             fn = self._user_predictor(dataset, scales_x, scales_y)
             try:
-                return [dv.jacobian(fn, anchors)]
+                return [dv.jacobian(fn, anchors)], []
             except RuntimeError:  # not differentiable by autograd (e.g. numpy inside)
-                return [dv.finite_difference_jacobian(fn, anchors)]
+                return [dv.finite_difference_jacobian(fn, anchors)], []
         source, auto_degree = self._source(dataset, z.shape[1])
         if source == "polynomial":
             return self._polynomial_fits(z, targets, anchors, generator, degree or auto_degree)
@@ -252,15 +254,14 @@ class LieSD(DiscoveryMethod):
                 raise UserInputError("derivatives 'neighbours' needs targets; for unlabelled data use mlp")
             if dataset.task == "classification":
                 targets = torch.nn.functional.one_hot(targets, int(dataset.y.max()) + 1).double()
-            return [dv.neighbour_fits(z, targets, anchors, self.n_neighbours)]
-        self.predictors_ = [self._fitted(dataset, z, targets, generator, self.seed + 7919 * i)
-                            for i in range(self.n_fits)]
-        return [dv.jacobian(fn, anchors) for fn in self.predictors_]
+            return [dv.neighbour_fits(z, targets, anchors, self.n_neighbours)], []
+        predictors = [self._fitted(dataset, z, targets, generator, self.seed + 7919 * i) for i in range(self.n_fits)]
+        return [dv.jacobian(fn, anchors) for fn in predictors], predictors
 
-    def _held_out(self, dataset, scales_x, scales_y, increments) -> dict | None:
-        """The fitted predictors' score on (up to max_samples of) the dataset's test split
-        (`fit_check`); None without one."""
-        if not self.predictors_ or dataset.y_test is None or dataset.task == "unsupervised" or not len(dataset.x_test):
+    def _held_out(self, dataset, predictors, scales_x, scales_y, increments) -> dict | None:
+        """The predictors' score on (up to max_samples of) the dataset's test split (`fit_check`);
+        None without one."""
+        if not predictors or dataset.y_test is None or dataset.task == "unsupervised" or not len(dataset.x_test):
             return None
         idx = torch.randperm(len(dataset.x_test), generator=torch.Generator().manual_seed(self.seed))[:self.max_samples]
         x_test, y_test = dataset.x_test[idx], dataset.y_test[idx]
@@ -269,7 +270,7 @@ class LieSD(DiscoveryMethod):
         else:
             z_test = scales_x.standardise(as_blocks(dataset, x_test)).reshape(len(x_test), -1)
         y_test = y_test - x_test if increments else y_test
-        return held_out_score(dataset.task, self.predictors_, z_test, self._targets(dataset, y_test, scales_y))
+        return held_out_score(dataset.task, predictors, z_test, self._targets(dataset, y_test, scales_y))
 
     # -- the solve -------------------------------------------------------------------
     def _search_basis(self, dataset, n, scales_x) -> torch.Tensor:
@@ -349,9 +350,8 @@ class LieSD(DiscoveryMethod):
             raise UserInputError(f"--generators {self.n_generators} exceeds the {basis.shape[0]} dimensions "
                                  "of the search space")
         anchors_idx = torch.randperm(count, generator=generator)[:self.max_samples]
-        self.predictors_ = []
-        fits = self._derivatives(dataset, z, targets, z[anchors_idx], generator, scales_x, None)
-        check = self._held_out(dataset, scales_x, None, False)
+        fits, self.predictors_ = self._derivatives(dataset, z, targets, z[anchors_idx], generator, scales_x, None)
+        check = self._held_out(dataset, self.predictors_, scales_x, None, False)
         gram, spread = images.grams(fits, z[anchors_idx].reshape(-1, *x.shape[1:]), basis)
         spectrum = cf.solve(gram, self.n_generators, self.tolerance, self.min_gap, spread)
         coefficients = torch.as_tensor(spectrum.vectors[:, :spectrum.k].T)           # (k, p)
@@ -449,14 +449,14 @@ class LieSD(DiscoveryMethod):
             degrees = [4, degree]
         spectra, predictors = [], []
         for candidate in degrees:
-            self.predictors_ = []
-            fits = self._derivatives(dataset, z, targets, z[anchors_idx], generator, scales_x, scales_y, candidate)
-            predictors.append(self.predictors_)
+            fits, fitted = self._derivatives(dataset, z, targets, z[anchors_idx], generator, scales_x, scales_y,
+                                             candidate)
+            predictors.append(fitted)
             gram, spread = self._grams(dataset, blocks_z, fits, basis)
             spectra.append(cf.solve(gram, self.n_generators, self.tolerance, self.min_gap, spread))
         degree, spectrum = self._pick_degree(degrees, spectra)
         self.predictors_ = predictors[degrees.index(degree)]
-        check = self._held_out(dataset, scales_x, scales_y, increments)
+        check = self._held_out(dataset, self.predictors_, scales_x, scales_y, increments)
         coefficients = torch.as_tensor(spectrum.vectors[:, :spectrum.k].T)           # (k, p)
         found_z = torch.einsum("kp,pij->kij", coefficients, basis)
         found = cf.readable_basis(scales_x.to_user(found_z))

@@ -12,7 +12,9 @@ from .engine import DataTask
 
 
 class SupervisedTask(DataTask):
-    """`build(rng)` -> model (or a built model); Adam(lr, weight_decay) on `loss_fn(model(x), y)`.
+    """`build(rng)` -> model, called by the engine inside its seeded scope (a model built before
+    would take its initial weights from torch's global RNG, which differs per process here);
+    Adam(lr, weight_decay) on `loss_fn(model(x), y)`.
 
     `augment(x, y, generator)` transforms each batch (its draws come from the run's generator).
     `y` may be None (unlabelled data): batches then carry None, for an `augment` that makes targets.
@@ -21,7 +23,7 @@ class SupervisedTask(DataTask):
     (the engine says so); the default constant lr has no such dependence.
     """
 
-    def __init__(self, build: Callable[[torch.Generator], nn.Module] | nn.Module, loss_fn, x, y, *,
+    def __init__(self, build: Callable[[torch.Generator], nn.Module], loss_fn, x, y, *,
                  lr: float = 1e-3, weight_decay: float = 0.0, augment=None, cosine: bool = False):
         super().__init__(x, y)
         self.build, self.loss_fn, self.augment = build, loss_fn, augment
@@ -29,7 +31,7 @@ class SupervisedTask(DataTask):
         self.uses_budget = cosine
 
     def configure(self, rng):
-        model = self.build if isinstance(self.build, nn.Module) else self.build(rng)
+        model = self.build(rng)
         return {"model": model}, {"model": torch.optim.Adam(model.parameters(), lr=self.lr, weight_decay=self.weight_decay,
                                                              foreach=True)}  # one op per state, not per tensor
 

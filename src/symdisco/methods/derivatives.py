@@ -147,24 +147,38 @@ class Polynomial:
         self.combos = torch.combinations(torch.arange(d_in + 1), r=degree, with_replacement=True)  # (F, degree)
         self.d_in, self.weights = d_in, None
 
-    def _factors(self, z):
-        return torch.cat([torch.ones_like(z[:, :1]), z], dim=1)[:, self.combos]            # (N, F, degree)
+    def _columns(self, z) -> list[torch.Tensor]:
+        """The `degree` factors of every monomial, each (N, F): monomial f = prod_c columns[c][:, f].
+        (Gathered as rows of [1, z]^T, 4x faster than gathering columns, and returned transposed.)"""
+        rows = torch.cat([torch.ones_like(z[:, :1]), z.double()], dim=1).T.contiguous()     # (D+1, N)
+        return [rows[self.combos[:, c]].T for c in range(self.combos.shape[1])]
 
     def features(self, z):
-        return self._factors(z.double()).prod(-1)
+        columns = self._columns(z)
+        out = columns[0]
+        for column in columns[1:]:
+            out = out * column
+        return out
 
     def __call__(self, z):
         return self.features(z) @ self.weights
 
     def values_and_jacobian(self, z) -> tuple[torch.Tensor, torch.Tensor]:
-        """Outputs (N, O) and exact Jacobians (N, O, D), by the product rule (no autograd)."""
-        factors = self._factors(z.double())
-        dphi = torch.zeros(len(z), len(self.combos), self.d_in + 1, dtype=factors.dtype)
-        for p in range(self.combos.shape[1]):
-            others = torch.cat([factors[..., :p], factors[..., p + 1:]], dim=-1).prod(-1)      # (N, F)
-            dphi.scatter_add_(2, self.combos[None, :, p:p + 1].expand(len(z), -1, 1), others[..., None])
-        values = factors.prod(-1) @ self.weights
-        return values, torch.einsum("nfd,fo->nod", dphi[..., 1:], self.weights)
+        """Outputs (N, O) and exact Jacobians (N, O, D), by the product rule (no autograd): the
+        derivative along factor c is the product of the other factors, sent to that factor's
+        variable through a (F, O (D + 1)) matrix of the weights, one matmul per factor."""
+        columns = self._columns(z)
+        n_out, width = self.weights.shape[1], self.d_in + 1
+        jacobian = 0.0
+        for p in range(len(columns)):
+            others = torch.ones_like(columns[0])
+            for c, column in enumerate(columns):
+                if c != p:
+                    others = others * column
+            select = torch.nn.functional.one_hot(self.combos[:, p], width).to(self.weights.dtype)   # (F, D+1)
+            jacobian = jacobian + others @ (self.weights[:, :, None] * select[:, None, :]).reshape(len(select), -1)
+        values = (others * columns[-1]) @ self.weights
+        return values, jacobian.reshape(len(z), n_out, width)[..., 1:]
 
 
 def polynomial_predictor(z: torch.Tensor, y: torch.Tensor, degree: int, ridge: float = 1e-8) -> Polynomial:

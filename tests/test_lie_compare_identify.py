@@ -142,3 +142,9 @@ def test_identify_confidence_falls_with_noise_and_rejects_non_algebras():
 def test_identify_float32_and_numpy_input():
     assert identify(known.lorentz().to(torch.float32))[0] == "so(1,3)"
     assert identify(np.asarray(known.sl2().numpy()))[0] == "sl(2)"
+
+
+def test_similarity_of_no_generators_as_json_writes_them():
+    """A k = 0 result reads back as [] (its size lost): nothing in common with a truth, all with none."""
+    assert float(similarity([], known.so(2))) == 0.0 and float(similarity(np.zeros((0, 3, 3)), known.so(3))) == 0.0
+    assert float(similarity([], [])) == 1.0

@@ -116,8 +116,6 @@ def _similarity(generators: np.ndarray, truth: np.ndarray) -> float:
 
     from .lie.compare import similarity
 
-    if not np.asarray(generators).size:   # nothing found against a truth that has generators
-        return 0.0
     return float(similarity(torch.as_tensor(generators), torch.as_tensor(truth)))
 
 

@@ -41,6 +41,8 @@ def as_basis(basis) -> torch.Tensor:
         tensor = basis if basis.is_floating_point() else basis.to(torch.float64)
     else:
         tensor = torch.as_tensor(np.asarray(basis, dtype=np.float64))
+    if tensor.numel() == 0 and tensor.ndim < 3:  # "no generators" as JSON writes it ([]): its size is unknown
+        tensor = tensor.reshape(0, 0, 0)
     if tensor.ndim == 2:
         tensor = tensor.unsqueeze(0)
     if tensor.ndim != 3 or tensor.shape[-1] != tensor.shape[-2]:

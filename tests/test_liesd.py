@@ -1,5 +1,6 @@
 """LieSD: constraints, standardisation, the dimension rule, and recovery of known algebras."""
 import json
+import math
 import warnings
 
 import numpy as np
@@ -162,6 +163,9 @@ def test_polynomial_fit_reproduces_a_polynomial_and_its_jacobian():
     true_values, true_jac = dv.jacobian(target, probe)
     assert torch.allclose(values, true_values, atol=1e-5) and torch.allclose(jac, true_jac, atol=1e-5)
     assert torch.allclose(torch.stack(dv.jacobian(fitted, probe)[1:]), jac[None], atol=1e-9)  # product rule = autograd
+    for d_in, degree in [(3, 1), (4, 2), (3, 4)]:  # every monomial of degree <= `degree` once
+        monomials = dv.Polynomial(d_in, degree).monomials
+        assert len(set(monomials)) == len(monomials) == math.comb(d_in + degree, degree)
     assert dv.polynomial_degree(8) == 3 and dv.polynomial_degree(40) == 2 and dv.polynomial_degree(80) is None
     assert dv.quartic_is_cheap(6) and not dv.quartic_is_cheap(7)
 

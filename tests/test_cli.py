@@ -1,7 +1,10 @@
 """The command line: the result.json contract, and one line + exit 2 for every bad input."""
+import contextlib
+import io
 import json
 import subprocess
 import sys
+import types
 
 import numpy as np
 import pytest
@@ -12,8 +15,24 @@ CONTRACT = {"method", "dataset", "generators", "similarity", "algebra", "seconds
 
 
 def run_cli(*args):
-    """Run `python -m symdisco` in a subprocess (to see exactly what a user sees)."""
-    return subprocess.run([sys.executable, "-m", "symdisco", *args], capture_output=True, text=True, timeout=300)
+    """Run the command line in this process, as `python -m symdisco` would (`test_a_real_process_...`
+    checks that a subprocess sees the same): its exit code and what it wrote."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(list(args))
+        except SystemExit as exc:  # argparse's own errors
+            code = exc.code
+    return types.SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
+
+
+def test_a_real_process_shows_one_line_and_exit_2(tmp_path):
+    """What a user sees: `python -m symdisco` in a subprocess, for a parser error and a data error."""
+    bad = tmp_path / "nan.npz"
+    np.savez(bad, x=np.array([[0.0, np.nan], [1.0, 2.0]]))
+    for args, fragment in [(["frobnicate"], "invalid choice"), (["discover", str(bad)], "nan.npz")]:
+        proc = subprocess.run([sys.executable, "-m", "symdisco", *args], capture_output=True, text=True, timeout=300)
+        assert_one_line_error(proc, fragment)
 
 
 def assert_one_line_error(proc, fragment):

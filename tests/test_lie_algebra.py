@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from symdisco.lie import known
-from symdisco.lie.algebra import LieAlgebra, commutator, structure_constants
+from symdisco.lie.algebra import LieAlgebra, commutator, normalise_metric, structure_constants
 
 F64 = torch.float64
 
@@ -204,3 +204,24 @@ def test_invariant_metric_of_approximate_lorentz_generators_and_none_for_random_
     assert metric is not None and (metric / metric[0, 0] - eta).abs().max() < 0.1
     for _ in range(5):
         assert LieAlgebra(torch.randn(6, 4, 4, generator=gen, dtype=F64)).invariant_metric() is None
+
+
+def test_scales_name_and_measure_an_algebra_in_the_data_units():
+    """so(1,3) written in coordinates 10^4 apart, with a little noise: in those coordinates the
+    noise in the large-from-small entries is multiplied by up to 10^4 and the name is lost; given
+    the coordinates' scales, the name and the metric (mapped back) are those of so(1,3)."""
+    from symdisco.lie.known import lorentz
+
+    scales = torch.tensor([1.0, 100.0, 1.0, 0.01], dtype=torch.float64)
+    noisy = lorentz().basis + 1e-3 * torch.randn(6, 4, 4, generator=torch.Generator().manual_seed(0),
+                                                 dtype=torch.float64)
+    user = scales[:, None] * noisy * (1.0 / scales)[None, :]
+    assert LieAlgebra(user).identify()[0] != "so(1,3)"
+    algebra = LieAlgebra(user, scales=scales)
+    assert algebra.identify()[0] == "so(1,3)"
+    metric = algebra.invariant_metric()                      # D^-1 diag(1,-1,-1,-1) D^-1, up to scale
+    back = normalise_metric(scales[:, None] * metric * scales[None, :])
+    assert torch.allclose(back, torch.diag(torch.tensor([1.0, -1.0, -1.0, -1.0], dtype=torch.float64)), atol=0.02)
+    assert algebra.canonical().identify()[0] == "so(1,3)"
+    with pytest.raises(ValueError):
+        LieAlgebra(user, scales=[1.0, -1.0, 1.0, 1.0])

@@ -101,6 +101,8 @@ class SymmetryResult:
             "coefficient_law": self.coefficient_law,
             "action": self.action,
         }
+        if self.algebra.scales is not None:
+            record["feature_scales"] = self.algebra.scales.tolist()
         record.update(self.extras)
         return record
 
@@ -131,9 +133,9 @@ class SymmetryResult:
         history = json.loads(history_path.read_text()) if history_path.is_file() else []
         known = {"method", "dataset", "generators", "similarity", "algebra", "algebra_confidence",
                  "closure_residual", "invariant_metric", "conformal_metric", "seconds", "seed", "options",
-                 "coefficient_law", "action"}
+                 "coefficient_law", "action", "feature_scales"}
         return cls(
-            algebra=LieAlgebra(torch.as_tensor(generators)),
+            algebra=LieAlgebra(torch.as_tensor(generators), scales=record.get("feature_scales")),
             method=record["method"], dataset=str(record.get("dataset", "?")), options=record.get("options") or {},
             seed=record.get("seed"), seconds=record.get("seconds", 0.0),
             similarity=record.get("similarity"), coefficient_law=record.get("coefficient_law"),

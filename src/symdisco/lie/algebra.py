@@ -58,11 +58,40 @@ class LieAlgebra:
     numpy input becomes float64; torch input keeps its dtype, device and autograd graph.
     `name` is an optional label (e.g. the ground truth's name); `identify()` names the
     algebra from its invariants.
+
+    `scales` (n,), optional: the size of each coordinate on the data it was found from. Where
+    coordinates differ in scale by orders of magnitude (positions ~100, velocities ~1), a
+    found generator's estimation noise in the large-from-small entries L[a, b] (a large, b
+    small) is multiplied by that ratio and swamps the matrix, although it moves the data by
+    as little as before. Naming, closure, invariant and conformal metrics and the display
+    basis are therefore computed in the data's units, on D^-1 L D with D = diag(scales):
+    conjugation changes none of them, only how well they are conditioned.
     """
 
-    def __init__(self, basis, name: str | None = None):
+    def __init__(self, basis, name: str | None = None, scales=None):
         self.basis = as_basis(basis)
         self.name = name
+        self.scales = None
+        if scales is not None:
+            scales = torch.as_tensor(np.asarray(scales, dtype=np.float64)).reshape(-1)
+            if scales.numel() != self.n or not bool(torch.all(torch.isfinite(scales) & (scales > 0))):
+                raise ValueError(f"scales must be {self.n} positive finite numbers, got {scales.tolist()}")
+            self.scales = scales
+
+    def balanced(self) -> torch.Tensor:
+        """The basis in the data's units, D^-1 L D (the basis itself without `scales`)."""
+        basis = self.basis.detach()
+        if self.scales is None:
+            return basis
+        s = self.scales.to(basis.dtype).to(basis.device)
+        return (1.0 / s)[:, None] * basis * s[None, :]
+
+    def _form_to_user(self, form: torch.Tensor | None) -> torch.Tensor | None:
+        """A form kept by D^-1 L D, as the form D^-1 M D^-1 kept by L."""
+        if form is None or self.scales is None:
+            return form
+        s = self.scales.to(form.dtype).to(form.device)
+        return normalise_metric((1.0 / s)[:, None] * form * (1.0 / s)[None, :])
 
     @property
     def k(self) -> int:
@@ -84,7 +113,7 @@ class LieAlgebra:
 
     def closure_residual(self) -> float:
         """How far the span is from closed under commutators (0 = closed); see module doc."""
-        return float(closure_residual(self.basis.detach()))
+        return float(closure_residual(self.balanced()))
 
     def killing_form(self) -> torch.Tensor:
         """(k, k) Killing form tr(ad_i ad_j) in this basis."""
@@ -93,28 +122,33 @@ class LieAlgebra:
     def invariant_forms(self, tol: float | None = None, min_gap: float = NULL_GAP) -> torch.Tensor:
         """(m, n, n) orthonormal basis of the symmetric forms every generator preserves, best
         first (the one rule of `nullspace`; ValueError for n > FORM_MAX_DIM)."""
-        return invariant_forms(self.basis.detach(), tol, min_gap)
+        forms = invariant_forms(self.balanced(), tol, min_gap)
+        if self.scales is None or len(forms) == 0:
+            return forms
+        s = self.scales.to(forms.dtype).to(forms.device)
+        mapped = ((1.0 / s)[:, None] * forms * (1.0 / s)[None, :]).reshape(len(forms), -1)
+        return torch.linalg.qr(mapped.T)[0].T.reshape(forms.shape)  # orthonormal again, same order
 
     def invariant_metric(self, tol: float | None = None, min_gap: float = NULL_GAP) -> torch.Tensor | None:
         """The best invariant symmetric form (n, n), normalised, or None: None exactly when
         `invariant_forms` is empty, and for n > FORM_MAX_DIM."""
         if self.n > FORM_MAX_DIM or self.k == 0:  # no generators: no form is singled out
             return None
-        return invariant_metric(self.basis.detach(), tol, min_gap)
+        return self._form_to_user(invariant_metric(self.balanced(), tol, min_gap))
 
     def conformal_metric(self, tol: float | None = None, min_gap: float = NULL_GAP) -> torch.Tensor | None:
         """For a span holding the dilation (g + R I): the metric g preserves, which every
         generator preserves up to scale (L^T J + J L = 2c J); None otherwise."""
-        if self.n > FORM_MAX_DIM or not holds_dilation(self.basis):
+        if self.n > FORM_MAX_DIM or not holds_dilation(self.balanced()):
             return None
-        return invariant_metric(without_dilation(self.basis), tol, min_gap)
+        return self._form_to_user(invariant_metric(without_dilation(self.balanced()), tol, min_gap))
 
     def identify(self) -> tuple[str, float]:
         """(name, confidence in [0, 1]) from basis-independent invariants; computed once per
         basis and remembered (printing shows it when known)."""
         known = self._known_identification()
         if known is None:
-            known = identify(self)
+            known = identify(self.balanced())
             self._identified = (self.basis, self.basis._version, known)
         return known
 
@@ -124,14 +158,18 @@ class LieAlgebra:
 
     def canonical(self) -> "LieAlgebra":
         """The same span in a deterministic display basis (see `canonical_basis`)."""
-        return LieAlgebra(canonical_basis(self.basis), name=self.name)
+        canon = canonical_basis(self.balanced()).to(self.basis.dtype)
+        if self.scales is not None:
+            s = self.scales.to(canon.dtype).to(canon.device)
+            canon = s[:, None] * canon * (1.0 / s)[None, :]
+        return LieAlgebra(canon, name=self.name, scales=self.scales)
 
     def numpy(self) -> np.ndarray:
         return self.basis.detach().cpu().numpy()
 
     def to(self, *args, **kwargs) -> "LieAlgebra":
         """Cast or move like `torch.Tensor.to` (dtype and/or device)."""
-        return LieAlgebra(self.basis.to(*args, **kwargs), name=self.name)
+        return LieAlgebra(self.basis.to(*args, **kwargs), name=self.name, scales=self.scales)
 
     def __len__(self) -> int:
         return self.k

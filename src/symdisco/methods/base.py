@@ -173,11 +173,13 @@ class DiscoveryMethod(metaclass=_CheckedOnConstruction):
     def fit(self, dataset: SymmetryDataset, *, out=None, progress: bool = True, hardware=None) -> SymmetryResult:
         raise NotImplementedError
 
-    def make_result(self, basis: torch.Tensor, dataset: SymmetryDataset, seconds: float, **fields) -> SymmetryResult:
-        """Wrap a learned basis with its similarity to the dataset's ground truth, if any."""
+    def make_result(self, basis: torch.Tensor, dataset: SymmetryDataset, seconds: float, scales=None,
+                    **fields) -> SymmetryResult:
+        """Wrap a learned basis with its similarity to the dataset's ground truth, if any; `scales`:
+        the data's size along each coordinate (see `LieAlgebra`)."""
         from ..lie.compare import similarity
 
-        algebra = LieAlgebra(basis.detach().cpu().double())
+        algebra = LieAlgebra(basis.detach().cpu().double(), scales=scales)
         sim = None
         if dataset.ground_truth is not None and dataset.ground_truth.n == algebra.n:
             sim = float(similarity(algebra, dataset.ground_truth))

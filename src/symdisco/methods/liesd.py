@@ -31,8 +31,11 @@ SOURCES = ("auto", "polynomial", "mlp", "neighbours")
 POLYNOMIAL_TASKS = ("invariant", "equivariant", "dynamics")
 POLYNOMIAL_FLOPS = 2e9
 """Budget (samples x features^2) of the polynomial least-squares solve: all data while it fits."""
-POLYNOMIAL_FALLBACK = 0.9
-"""Held-out R^2 of an "auto" polynomial fit below which a network is fitted too (the better one is kept)."""
+POLYNOMIAL_FALLBACK = 0.99
+"""Held-out R^2 of an "auto" polynomial fit below which a network is fitted too (the better one is kept).
+Why this high: what a polynomial misses may be a whole dependence hidden under a well-fitted one
+(sin(x1^2 + x2^2) + x3^2 + x4^2: a quartic explains 0.948, reads the sine's small remainder as
+no dependence and gives 9 generators; a network explains 0.992 and gives the right 2)."""
 FALLBACK_FIT_STEPS = 2000
 """Optimiser steps of that network: enough for a saturating target the default 400 leave underfitted."""
 FIT_STEPS = 400
@@ -360,9 +363,9 @@ class LieSD(DiscoveryMethod):
         extras = {"search_space": kind, "vector_fields": [describe_affine(g, shape=x.shape[-2:]) for g in found]}
         return self._result(dataset, found, spectrum, scales_x, source, len(anchors_idx), check, extras, start)
 
-    def _result(self, dataset, found, spectrum, scales_x, source, samples, check, extras, start):
+    def _result(self, dataset, found, spectrum, scales_x, source, samples, check, extras, start, scales=None):
         """The SymmetryResult with what every LieSD run reports: the spectrum, where the derivatives
-        came from and how well that predictor generalises."""
+        came from and how well that predictor generalises; `scales`, the data's units (`LieAlgebra`)."""
         extras = {"singular_values": [float(v) for v in spectrum.values], "chosen_k": spectrum.k,
                   "noise": None if spectrum.noise is None else [float(v) for v in spectrum.noise],
                   "gap": spectrum.gap, "k_forced": spectrum.forced, "derivatives": source,
@@ -372,7 +375,7 @@ class LieSD(DiscoveryMethod):
         if getattr(self, "fit_losses_", None):
             extras["fit_loss"] = self.fit_losses_[-1]
         self.spectrum_, self.scales_ = spectrum, scales_x
-        return self.make_result(found, dataset, time.perf_counter() - start,
+        return self.make_result(found, dataset, time.perf_counter() - start, scales=scales,
                                 action=dataset.x_action().describe(), extras=extras)
 
     def fit(self, dataset: SymmetryDataset, *, out=None, progress: bool = True,
@@ -459,6 +462,7 @@ class LieSD(DiscoveryMethod):
         check = self._held_out(dataset, self.predictors_, scales_x, scales_y, increments)
         coefficients = torch.as_tensor(spectrum.vectors[:, :spectrum.k].T)           # (k, p)
         found_z = torch.einsum("kp,pij->kij", coefficients, basis)
-        found = cf.readable_basis(scales_x.to_user(found_z))
+        found = scales_x.to_user(cf.readable_basis(found_z))  # made sparse in the data's units
         extras = {"fitted_increments": increments, **({"degree": degree} if source == "polynomial" else {})}
-        return self._result(dataset, found, spectrum, scales_x, source or "predictor", len(anchors_idx), check, extras, start)
+        return self._result(dataset, found, spectrum, scales_x, source or "predictor", len(anchors_idx), check, extras,
+                            start, scales=scales_x.component)

@@ -236,6 +236,29 @@ def test_a_dependence_a_polynomial_misses_and_features_100_times_apart(tmp_path)
     assert float(similarity(loaded.algebra.balanced(), truth)) >= 0.95
 
 
+@pytest.mark.parametrize("degenerate", ["zero", "repeated"])
+def test_data_in_a_subspace_keeps_the_search_within_it(degenerate):
+    """x4 = 0 (or x4 = x3) in every sample: generators that vanish there or move samples out of it
+    would pass any constraint; they are left out, with a warning, and the rotation alone is found."""
+    x = np.random.default_rng(0).normal(size=(3000, 4))
+    x[:, 3] = 0.0 if degenerate == "zero" else x[:, 2]
+    y = x[:, 0] ** 2 + x[:, 1] ** 2 + x[:, 2]
+    truth = np.zeros((1, 4, 4))
+    truth[0, :2, :2] = [[0.0, -1.0], [1.0, 0.0]]
+    with pytest.warns(UserWarning, match="no data can judge"):
+        found = LieSD(derivatives="polynomial").fit(dataset(x, y, truth), progress=False)
+    assert found.extras["chosen_k"] == 1 and found.similarity >= 0.99
+    assert found.extras["directions_the_data_cannot_judge"] == 16 - 9 and len(found.extras["singular_values"]) == 9
+
+
+@pytest.mark.parametrize("task", ["invariant", "classification"])
+def test_a_constant_target_is_a_user_error(task):
+    x = np.random.default_rng(0).normal(size=(200, 3))
+    y = np.zeros(200, dtype=np.int64 if task == "classification" else np.float64)
+    with pytest.raises(UserInputError, match="every transformation keeps a constant"):
+        LieSD().fit(dataset(x, y, [], task=task), progress=False)
+
+
 def test_bad_input_is_a_user_error():
     data = datasets.load("so2-invariant", n_train=64, n_test=16)
     with pytest.raises(UserInputError):

@@ -47,6 +47,48 @@ MAX_FULL_DIM = 32
 """Largest base space searched in full: gl(n) has n^2 directions and equivariant constraints n^3 rows."""
 
 
+DATA_SPAN_RTOL = 1e-6
+"""Singular values of the stacked samples below this share of the largest: directions x never takes."""
+
+
+def within_data_span(basis: torch.Tensor, blocks: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """The search space (p, n, n) cut down to generators acting within the span U of the samples
+    (blocks (A, M, n)), P L P with P the projector onto U; and how many directions that drops.
+
+    Why: where x never leaves U (a feature that is always zero, or a repeated combination of the
+    others), a generator that vanishes on U moves no sample, and one that moves samples out of U
+    moves them where the predictor never saw data and its derivative is whatever the fit left
+    (zero, for a least-squares fit); every task would seem kept by both.
+    """
+    flat = blocks.reshape(-1, blocks.shape[-1]).to(basis.dtype)
+    _, values, vt = torch.linalg.svd(flat, full_matrices=False)
+    span = vt[values > DATA_SPAN_RTOL * values.max().clamp_min(1e-300)]             # (r, n)
+    if len(span) == blocks.shape[-1]:
+        return basis, 0
+    projector = span.T @ span
+    cut = cf.orthonormal_span(projector @ basis @ projector, rtol=1e-8)
+    return cut, len(basis) - len(cut)
+
+
+def invisible_message(name: str, count: int | None) -> str | None:
+    if not count:
+        return None
+    return (f"liesd: {name}: x spans fewer dimensions than it has features (one is zero, or a fixed linear "
+            f"combination of the others, in every sample): the search keeps to generators acting within that span; "
+            f"{count} direction(s) that move no sample or move samples out of it, which no data can judge, are left out")
+
+
+def check_target_varies(dataset: SymmetryDataset, y) -> None:
+    """A constant target (one class) is kept by every transformation: there is nothing to find."""
+    if y is None or dataset.task not in ("invariant", "classification") or len(y) < 2:
+        return
+    flat = y.reshape(len(y), -1)
+    if not bool((flat != flat[:1]).any()):
+        what = "one class" if dataset.task == "classification" else "the same target"
+        raise UserInputError(f"{dataset.name}: every sample has {what}; every transformation keeps a constant, "
+                             "so it shows no symmetry (check --y-key)")
+
+
 def as_blocks(dataset: SymmetryDataset, x: torch.Tensor) -> torch.Tensor:
     """x in the dataset's layout -> (N, M, n): the M blocks the base-space generator acts on."""
     if dataset.action == "vector":
@@ -403,7 +445,8 @@ class LieSD(DiscoveryMethod):
             result.extras["derivatives_tried"] = tried
             result.options = self.describe_params()
         result.seconds = time.perf_counter() - start
-        doubts = [weak_fit_message(result.extras.get("predictor_check"))]
+        doubts = [weak_fit_message(result.extras.get("predictor_check")),
+                  invisible_message(dataset.name, result.extras.get("directions_the_data_cannot_judge"))]
         if self.n_generators is None:
             doubts.append(dilation_message(result.algebra.identify()[0], result.algebra.k))
         for message in filter(None, doubts):
@@ -435,6 +478,7 @@ class LieSD(DiscoveryMethod):
             out_block = (y_blocks.double() / scales_x.component).pow(2).mean(dim=(0, 2)).sqrt()
             scales_y = cf.Scales(torch.where(out_block > 0, out_block, torch.ones_like(out_block)),
                                  scales_x.component)
+        check_target_varies(dataset, y)
         if y is not None and dataset.task not in ("classification",):
             y_flat = y.double().reshape(count, -1)
             self.y_mean_, self.y_std_ = y_flat.mean(0), y_flat.std(0).clamp_min(1e-12)
@@ -446,6 +490,9 @@ class LieSD(DiscoveryMethod):
             raise UserInputError(f"--generators {self.n_generators} exceeds the {basis.shape[0]} dimensions "
                                  "of the search space")
         blocks_z = z[anchors_idx].reshape(len(anchors_idx), -1, n)
+        invisible = 0
+        if dataset.task in ("invariant", "classification"):
+            basis, invisible = within_data_span(basis, blocks_z)
         source, degree = (None, None) if self.predictor is not None else self._source(dataset, z.shape[1])
         degrees = [degree]
         if source == "polynomial" and self.degree is None and dv.quartic_is_cheap(z.shape[1]):
@@ -464,5 +511,7 @@ class LieSD(DiscoveryMethod):
         found_z = torch.einsum("kp,pij->kij", coefficients, basis)
         found = scales_x.to_user(cf.readable_basis(found_z))  # made sparse in the data's units
         extras = {"fitted_increments": increments, **({"degree": degree} if source == "polynomial" else {})}
+        if invisible:
+            extras["directions_the_data_cannot_judge"] = invisible
         return self._result(dataset, found, spectrum, scales_x, source or "predictor", len(anchors_idx), check, extras,
                             start, scales=scales_x.component)

@@ -234,6 +234,12 @@ def test_a_dependence_a_polynomial_misses_and_features_100_times_apart(tmp_path)
     truth = np.zeros((2, 4, 4))
     truth[0, :2, :2] = truth[1, 2:, 2:] = [[0.0, -1.0], [1.0, 0.0]]    # a rotation of each pair
     assert float(similarity(loaded.algebra.balanced(), truth)) >= 0.95
+    mixing = torch.zeros(1, 4, 4, dtype=torch.float64)     # rotates x1 into x3 in the data's units: wrong
+    mixing[0, 0, 2], mixing[0, 2, 0] = -1.0, 1.0
+    s = loaded.algebra.scales
+    loaded.algebra = LieAlgebra(torch.cat([loaded.algebra.basis, s[:, None] * mixing * (1 / s)[None, :]]), scales=s)
+    checked = loaded.verify(datasets.load(str(path)), judge=False)   # sizes in the data's units too
+    assert checked["flagged"] == [2] and max(g["ratio"] for g in checked["generators"][:2]) < 0.1
 
 
 @pytest.mark.parametrize("degenerate", ["zero", "repeated"])

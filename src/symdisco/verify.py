@@ -1,6 +1,8 @@
 """Does each found generator hold? Checks that did not take part in the discovery.
 
-Per generator L (scaled to Frobenius norm sqrt 2, like so(2)'s J), with g = exp(eps L):
+Per generator L (scaled to Frobenius norm sqrt 2, like so(2)'s J, in the data's units: D^-1 L D with
+D the size of x along each coordinate, so that features orders of magnitude apart neither shrink
+a generator's action to nothing nor blow up the random directions'), with g = exp(eps L):
 
 * predictor test (tasks with targets): a small network fitted on the dataset's *test* split
   (discovery saw only the training split) predicts f; the violation is
@@ -31,6 +33,22 @@ def _normalised(basis: torch.Tensor) -> torch.Tensor:
         return basis
     norms = basis.reshape(len(basis), -1).norm(dim=1).clamp_min(1e-12)
     return basis * (math.sqrt(2.0) / norms)[:, None, None]
+
+
+def data_scales(result, dataset, n: int) -> torch.Tensor:
+    """The size of x along each of the n coordinates generators act on: the result's own
+    `feature_scales` if it has them, else the dataset's (ones where they cannot be read)."""
+    if result.algebra.scales is not None:
+        return result.algebra.scales.double()
+    from .errors import UserInputError
+    from .methods.closed_form import Scales
+    from .methods.liesd import as_blocks
+
+    try:
+        blocks = as_blocks(dataset, dataset.x)
+    except UserInputError:  # images and other actions: coordinates of one kind
+        return torch.ones(n, dtype=torch.float64)
+    return Scales.of(blocks).component if blocks.shape[-1] == n else torch.ones(n, dtype=torch.float64)
 
 
 def fit_heldout_predictor(dataset, steps: int = 600, seed: int = 0):
@@ -83,10 +101,13 @@ def verify(result, dataset, *, eps: float = 0.2, n_random: int = 8, judge_steps:
     """Per-generator checks (see module doc); returns a JSON-ready dict with `flagged` indices."""
     from .methods.liegan import LieGAN
 
-    basis = _normalised(result.algebra.basis.detach().double().cpu())
-    n = basis.shape[-1] if basis.numel() else dataset.x_action().base_dim(dataset.x[:1])  # k = 0: the data's
+    found = result.algebra.basis.detach().double().cpu()
+    n = found.shape[-1] if found.numel() else dataset.x_action().base_dim(dataset.x[:1])  # k = 0: the data's
+    s = data_scales(result, dataset, n)
+    to_user = lambda b: s[:, None] * b * (1.0 / s)[None, :]                      # noqa: E731
+    basis = to_user(_normalised((1.0 / s)[:, None] * found * s[None, :]))
     rng = torch.Generator().manual_seed(seed)
-    random = _normalised(torch.randn(n_random, n, n, generator=rng, dtype=torch.float64))
+    random = to_user(_normalised(torch.randn(n_random, n, n, generator=rng, dtype=torch.float64)))
     predictor = None if dataset.y is None else fit_heldout_predictor(dataset, fit_steps, seed)
     judge_method = LieGAN(batch_size=256, hidden=64, lr_discriminator=2e-3)
     baseline = {}

@@ -394,8 +394,8 @@ def test_cuda_devices(tmp_path):
 def test_downstream_on_two_cpu_processes_writes_and_prints_its_table_once(tmp_path):
     """Every rank computes the same rows; rank 0 alone writes the tables and the discovery cache."""
     out = tmp_path / "down"
-    done = _cli("downstream", "nbody2", "--out", str(out), "--epochs", "2", "-D", "discover=liesd", "--quiet",
-                "--accelerator", "cpu", "--devices", "2", "--strategy", "ddp")
+    done = _cli("downstream", "nbody2", "--out", str(out), "--epochs", "2", "-D", "discover=liesd", "-D", "n_train=3000",
+                "--quiet", "--accelerator", "cpu", "--devices", "2", "--strategy", "ddp")
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.count("# nbody2 one-step prediction") == 1
     rows = json.loads((out / "table.json").read_text())

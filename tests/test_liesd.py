@@ -213,7 +213,7 @@ def test_rotation_in_disguise_through_the_cli(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_dependence_a_polynomial_misses_and_features_100_times_apart(tmp_path):
+def test_a_dependence_a_polynomial_misses_and_features_100_times_apart(tmp_path, capsys):
     """y = sin(x1^2 + x2^2) + x3^2 + x4^2 with x1, x2 ~ 100 and x3, x4 ~ 1: a quartic explains 0.95
     and reads the sine as no dependence (9 generators), so a network is fitted too and kept; and
     the rotations are named and compared in the data's units (`feature_scales`), where the
@@ -227,6 +227,7 @@ def test_a_dependence_a_polynomial_misses_and_features_100_times_apart(tmp_path)
     tried = record["derivatives_tried"]
     assert tried[0]["derivatives"] == "polynomial" and tried[0]["held_out"] < 0.99 < tried[1]["held_out"]
     assert record["chosen_k"] == 2 and record["algebra"] == "abelian(2)" and record["derivatives"] == "mlp"
+    assert [t["chosen_k"] for t in tried] == [9, 2] and "the dimension is not sure" in capsys.readouterr().err
     scales = np.asarray(record["feature_scales"])
     assert 50 < scales[0] / scales[2] < 200
     loaded = SymmetryResult.load(tmp_path / "run")
@@ -263,6 +264,19 @@ def test_a_constant_target_is_a_user_error(task):
     y = np.zeros(200, dtype=np.int64 if task == "classification" else np.float64)
     with pytest.raises(UserInputError, match="every transformation keeps a constant"):
         LieSD().fit(dataset(x, y, [], task=task), progress=False)
+
+
+def test_no_symmetry_with_a_near_gap_is_reported_as_unsure():
+    from symdisco.methods.liesd import unclear_gap_message
+
+    near = {"chosen_k": 0, "gap": 2.3, "k_forced": False, "singular_values": [0.026, 0.028, 0.032, 0.0736, 0.1, 1.0]}
+    assert "clearest gap in the spectrum is 2.3 after 3 value(s)" in unclear_gap_message(near, 3.0)
+    assert unclear_gap_message({**near, "gap": 1.4}, 3.0) is None            # nothing leans towards a symmetry
+    assert unclear_gap_message({**near, "gap": None}, 3.0) is None           # no candidate at all
+    assert unclear_gap_message({**near, "chosen_k": 3, "gap": 4.0}, 3.0) is None
+    floor = [0.019, 0.021, 0.02, 0.025, 0.025, 0.02]                         # independent fits' disagreement
+    assert unclear_gap_message({**near, "noise": floor}, 3.0) is not None    # values 1.3-1.6x the floor
+    assert unclear_gap_message({**near, "noise": [v / 5 for v in floor]}, 3.0) is None   # well above it
 
 
 def test_bad_input_is_a_user_error():

@@ -36,6 +36,10 @@ POLYNOMIAL_FALLBACK = 0.99
 Why this high: what a polynomial misses may be a whole dependence hidden under a well-fitted one
 (sin(x1^2 + x2^2) + x3^2 + x4^2: a quartic explains 0.948, reads the sine's small remainder as
 no dependence and gives 9 generators; a network explains 0.992 and gives the right 2)."""
+NETWORK_MARGIN = 0.5
+"""The network replaces the polynomial only when it leaves at most this share of the variance the
+polynomial leaves unexplained: slightly better R^2 is not better derivatives (SO(3) on two
+vectors, 6,000 samples: quartic 0.980 with k = 3, the network 0.989 with k = 0)."""
 FALLBACK_FIT_STEPS = 2000
 """Optimiser steps of that network: enough for a saturating target the default 400 leave underfitted."""
 FIT_STEPS = 400
@@ -68,6 +72,40 @@ def within_data_span(basis: torch.Tensor, blocks: torch.Tensor) -> tuple[torch.T
     projector = span.T @ span
     cut = cf.orthonormal_span(projector @ basis @ projector, rtol=1e-8)
     return cut, len(basis) - len(cut)
+
+
+UNSURE_GAP = 2.0
+"""With k = 0 chosen, a gap of at least this (below `min_gap`) among the candidate values is
+reported as a doubt when the values below it sit at the noise floor of the independent fits
+(AT_NOISE_FLOOR): the spectrum leans towards a symmetry it does not show clearly. (SO(3) on two
+vectors, 6,000 samples: gap 2.3 after 3 values at 1.3-1.6x their floor; a random tanh network,
+no symmetry: gap 2.4 after 8 values at 4.7-11x.)"""
+AT_NOISE_FLOOR = 2.5
+
+
+def unclear_gap_message(extras: dict, min_gap: float) -> str | None:
+    """The warning when no symmetry was reported but the clearest gap was close to `min_gap`, or None."""
+    gap, values = extras.get("gap"), np.asarray(extras.get("singular_values") or [])
+    if extras.get("k_forced") or extras.get("chosen_k") or gap is None or gap < UNSURE_GAP or len(values) < 2:
+        return None
+    ratios = np.maximum(values[1:], cf.EXACT_ZERO) / np.maximum(values[:-1], cf.EXACT_ZERO)
+    k = int(np.argmin(np.abs(ratios - gap))) + 1
+    noise = extras.get("noise")
+    if noise is not None and np.max(values[:k] / np.maximum(np.asarray(noise[:k]), 1e-300)) > AT_NOISE_FLOOR:
+        return None
+    return (f"liesd: no symmetry reported, but not surely: the clearest gap in the spectrum is {gap:.1f} after "
+            f"{k} value(s) (--min-gap {min_gap:g}); more data or --generators {k} if the task suggests it")
+
+
+def fits_disagree_message(tried: list, kept: str) -> str | None:
+    """The warning when the polynomial and the network read different dimensions, or None."""
+    ks = {t["derivatives"]: t["chosen_k"] for t in tried}
+    if len(set(ks.values())) < 2:
+        return None
+    other = "mlp" if kept == "polynomial" else "polynomial"
+    return (f"liesd: the dimension is not sure: derivatives from the {kept} fit give k = {ks[kept]}, from the "
+            f"{other} fit k = {ks[other]} (held-out R^2 in derivatives_tried); kept the {kept}, "
+            f"--derivatives {other} gives the other")
 
 
 def invisible_message(name: str, count: int | None) -> str | None:
@@ -426,8 +464,9 @@ class LieSD(DiscoveryMethod):
 
         With derivatives "auto", a polynomial fit that explains the held-out data poorly
         (R^2 < POLYNOMIAL_FALLBACK: e.g. tanh of a quadratic form, which saturates) is followed
-        by a network fit, and the better of the two on held-out data is kept: derivatives from
-        a poor fit give a confident, wrong algebra (a sheared so(1,2) at R^2 0.62).
+        by a network fit, kept where it is clearly better on held-out data (NETWORK_MARGIN):
+        derivatives from a poor fit give a confident, wrong algebra (a sheared so(1,2) at R^2
+        0.62). Where the two read different dimensions, LieSD says so.
         """
         start = time.perf_counter()
         self.hardware_ = hardware
@@ -438,14 +477,21 @@ class LieSD(DiscoveryMethod):
             network = copy.copy(self)
             network.derivatives, network.fit_steps = "mlp", max(self.fit_steps or FIT_STEPS, FALLBACK_FIT_STEPS)
             second = network._fit_once(dataset)
-            tried = [{"derivatives": "polynomial", "degree": result.extras.get("degree"), **check},
-                     {"derivatives": "mlp", "fit_steps": network.fit_steps, **second.extras["predictor_check"]}]
-            if second.extras["predictor_check"]["held_out"] > check["held_out"]:
+            tried = [{"derivatives": "polynomial", "degree": result.extras.get("degree"), **check,
+                      "chosen_k": result.algebra.k},
+                     {"derivatives": "mlp", "fit_steps": network.fit_steps, **second.extras["predictor_check"],
+                      "chosen_k": second.algebra.k}]
+            unexplained = [1.0 - check["held_out"], 1.0 - second.extras["predictor_check"]["held_out"]]
+            if unexplained[1] < NETWORK_MARGIN * unexplained[0]:
                 result, self.spectrum_, self.predictors_ = second, network.spectrum_, network.predictors_
             result.extras["derivatives_tried"] = tried
+            disagreement = fits_disagree_message(tried, result.extras["derivatives"])
             result.options = self.describe_params()
+        else:
+            disagreement = None
         result.seconds = time.perf_counter() - start
-        doubts = [weak_fit_message(result.extras.get("predictor_check")),
+        doubts = [weak_fit_message(result.extras.get("predictor_check")), disagreement,
+                  unclear_gap_message(result.extras, self.min_gap),
                   invisible_message(dataset.name, result.extras.get("directions_the_data_cannot_judge"))]
         if self.n_generators is None:
             doubts.append(dilation_message(result.algebra.identify()[0], result.algebra.k))

@@ -36,10 +36,6 @@ POLYNOMIAL_FALLBACK = 0.99
 Why this high: what a polynomial misses may be a whole dependence hidden under a well-fitted one
 (sin(x1^2 + x2^2) + x3^2 + x4^2: a quartic explains 0.948, reads the sine's small remainder as
 no dependence and gives 9 generators; a network explains 0.992 and gives the right 2)."""
-NETWORK_MARGIN = 0.5
-"""The network replaces the polynomial only when it leaves at most this share of the variance the
-polynomial leaves unexplained: slightly better R^2 is not better derivatives (SO(3) on two
-vectors, 6,000 samples: quartic 0.980 with k = 3, the network 0.989 with k = 0)."""
 FALLBACK_FIT_STEPS = 2000
 """Optimiser steps of that network: enough for a saturating target the default 400 leave underfitted."""
 FIT_STEPS = 400
@@ -464,9 +460,9 @@ class LieSD(DiscoveryMethod):
 
         With derivatives "auto", a polynomial fit that explains the held-out data poorly
         (R^2 < POLYNOMIAL_FALLBACK: e.g. tanh of a quadratic form, which saturates) is followed
-        by a network fit, kept where it is clearly better on held-out data (NETWORK_MARGIN):
-        derivatives from a poor fit give a confident, wrong algebra (a sheared so(1,2) at R^2
-        0.62). Where the two read different dimensions, LieSD says so.
+        by a network fit, and the better of the two on held-out data is kept: derivatives from
+        a poor fit give a confident, wrong algebra (a sheared so(1,2) at R^2 0.62). Where the
+        two read different dimensions, LieSD says so.
         """
         start = time.perf_counter()
         self.hardware_ = hardware
@@ -481,8 +477,7 @@ class LieSD(DiscoveryMethod):
                       "chosen_k": result.algebra.k},
                      {"derivatives": "mlp", "fit_steps": network.fit_steps, **second.extras["predictor_check"],
                       "chosen_k": second.algebra.k}]
-            unexplained = [1.0 - check["held_out"], 1.0 - second.extras["predictor_check"]["held_out"]]
-            if unexplained[1] < NETWORK_MARGIN * unexplained[0]:
+            if second.extras["predictor_check"]["held_out"] > check["held_out"]:
                 result, self.spectrum_, self.predictors_ = second, network.spectrum_, network.predictors_
             result.extras["derivatives_tried"] = tried
             disagreement = fits_disagree_message(tried, result.extras["derivatives"])

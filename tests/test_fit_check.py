@@ -98,12 +98,14 @@ def _algebra_keeping(form: np.ndarray) -> np.ndarray:
 @pytest.mark.slow
 def test_a_quadratic_form_of_signature_2_2_gives_all_of_so22():
     """y = sin(q) + q/10, q = x1 x4 - x2 x3, on anisotropic x: six symmetry values (0.05-0.10) sit
-    below a gap of 4.4; a null tolerance of 0.1 used to cut them off (k = 0)."""
+    below a gap of 4.4; a null tolerance of 0.1 used to cut them off (k = 0). A quartic reads k = 2,
+    the network (kept, better on held-out data) k = 6, and LieSD says that the two disagree."""
     rng = np.random.default_rng(11)
     x = rng.normal(size=(8000, 4)) * np.array([1.2, 0.8, 1.0, 0.6])
     q = x[:, 0] * x[:, 3] - x[:, 1] * x[:, 2]
     form = np.array([[0, 0, 0, 0.5], [0, 0, -0.5, 0], [0, -0.5, 0, 0], [0.5, 0, 0, 0]])
     truth = _algebra_keeping(form)
-    result = LieSD(seed=0).fit(split(x, (np.sin(q) + 0.1 * q)[:, None], "invariant", truth), progress=False)
+    with pytest.warns(UserWarning, match="derivatives from the mlp fit give k = 6, from the polynomial fit k = 2"):
+        result = LieSD(seed=0).fit(split(x, (np.sin(q) + 0.1 * q)[:, None], "invariant", truth), progress=False)
     assert result.algebra.k == 6 and result.algebra.identify()[0] == "so(2,2)"
     assert result.similarity > 0.95

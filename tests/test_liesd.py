@@ -258,6 +258,19 @@ def test_data_in_a_subspace_keeps_the_search_within_it(degenerate):
     assert found.extras["directions_the_data_cannot_judge"] == 16 - 9 and len(found.extras["singular_values"]) == 9
 
 
+def test_equivariant_data_in_a_plane_keeps_the_search_within_it():
+    """x3 = 0 in every sample and y = (|x|^2 + 1) x: only the rotation of the plane can be judged."""
+    x = np.random.default_rng(0).normal(size=(3000, 3))
+    x[:, 2] = 0.0
+    y = ((x ** 2).sum(1, keepdims=True) + 1.0) * x
+    truth = np.zeros((1, 3, 3))
+    truth[0, :2, :2] = [[0.0, -1.0], [1.0, 0.0]]
+    with pytest.warns(UserWarning, match="no data can judge"):
+        found = LieSD(derivatives="polynomial").fit(dataset(x, y, truth, task="equivariant"), progress=False)
+    assert found.extras["chosen_k"] == 1 and found.similarity >= 0.99
+    assert found.extras["directions_the_data_cannot_judge"] == 9 - 4
+
+
 @pytest.mark.parametrize("task", ["invariant", "classification"])
 def test_a_constant_target_is_a_user_error(task):
     x = np.random.default_rng(0).normal(size=(200, 3))

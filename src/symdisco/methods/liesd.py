@@ -58,7 +58,8 @@ def within_data_span(basis: torch.Tensor, blocks: torch.Tensor) -> tuple[torch.T
     Why: where x never leaves U (a feature that is always zero, or a repeated combination of the
     others), a generator that vanishes on U moves no sample, and one that moves samples out of U
     moves them where the predictor never saw data and its derivative is whatever the fit left
-    (zero, for a least-squares fit); every task would seem kept by both.
+    (zero, for a least-squares fit); every task would seem kept by both. (For equivariant tasks
+    the blocks hold the outputs too: L acts on them.)
     """
     flat = blocks.reshape(-1, blocks.shape[-1]).to(basis.dtype)
     _, values, vt = torch.linalg.svd(flat, full_matrices=False)
@@ -534,6 +535,9 @@ class LieSD(DiscoveryMethod):
         invisible = 0
         if dataset.task in ("invariant", "classification"):
             basis, invisible = within_data_span(basis, blocks_z)
+        elif dataset.task in ("equivariant", "dynamics"):  # L acts on the outputs too: their span counts
+            outputs = targets[anchors_idx].reshape(len(anchors_idx), -1, n)
+            basis, invisible = within_data_span(basis, torch.cat([blocks_z, outputs], dim=1))
         source, degree = (None, None) if self.predictor is not None else self._source(dataset, z.shape[1])
         degrees = [degree]
         if source == "polynomial" and self.degree is None and dv.quartic_is_cheap(z.shape[1]):

@@ -235,6 +235,9 @@ def test_a_dependence_a_polynomial_misses_and_features_100_times_apart(tmp_path,
     truth = np.zeros((2, 4, 4))
     truth[0, :2, :2] = truth[1, 2:, 2:] = [[0.0, -1.0], [1.0, 0.0]]    # a rotation of each pair
     assert float(similarity(loaded.algebra.balanced(), truth)) >= 0.95
+    from symdisco.html_parts import canonical
+    shown = canonical(np.asarray(record["generators"]), record["feature_scales"])   # what report displays
+    assert np.allclose(np.abs([shown[0, 0, 1], shown[0, 1, 0], shown[1, 2, 3], shown[1, 3, 2]]), 1.0, atol=0.05)
     mixing = torch.zeros(1, 4, 4, dtype=torch.float64)     # rotates x1 into x3 in the data's units: wrong
     mixing[0, 0, 2], mixing[0, 2, 0] = -1.0, 1.0
     s = loaded.algebra.scales

@@ -79,13 +79,17 @@ def matrix_html(matrix, title: str = "", scale: float | None = None) -> str:
     return f'<figure class="matrix">{caption}<table class="heat {size}">{"".join(rows)}</table></figure>'
 
 
-def canonical(generators: np.ndarray) -> np.ndarray:
-    """The run's span in the deterministic display basis (`lie.algebra.canonical_basis`)."""
+def canonical(generators: np.ndarray, scales=None) -> np.ndarray:
+    """The run's span in the deterministic display basis (`lie.algebra.canonical_basis`), chosen in
+    the data's units when the run recorded them (`feature_scales`; see `LieAlgebra`)."""
     import torch
 
-    from .lie.algebra import canonical_basis
+    from .lie.algebra import LieAlgebra
 
-    return canonical_basis(torch.as_tensor(generators, dtype=torch.float64)).numpy()
+    generators = torch.as_tensor(generators, dtype=torch.float64)
+    if scales is not None and len(scales) != generators.shape[-1]:
+        scales = None
+    return LieAlgebra(generators, scales=scales).canonical().numpy()
 
 
 def brackets_html(basis: np.ndarray) -> str:

@@ -40,13 +40,14 @@ def _algebra_html(record: dict) -> str:
 
 
 def _generators_html(run: dict, truth) -> str:
-    found = canonical(np.asarray(run["record"]["generators"], dtype=np.float64))
+    scales = run["record"].get("feature_scales")
+    found = canonical(np.asarray(run["record"]["generators"], dtype=np.float64), scales)
     parts = ['<div class="mrow">' + "".join(matrix_html(m, f"L{i + 1}") for i, m in enumerate(found)) + "</div>"]
     if truth is not None:
         name, source, basis = truth
         parts.append(f'<div class="sub">ground truth: <b>{esc(name)}</b> <span class="muted">({esc(source)})</span></div>')
         parts.append('<div class="mrow truth">' + "".join(
-            matrix_html(m, f"T{i + 1}") for i, m in enumerate(canonical(basis))) + "</div>")
+            matrix_html(m, f"T{i + 1}") for i, m in enumerate(canonical(basis, scales))) + "</div>")
     else:
         parts.append('<div class="sub muted">ground truth unknown</div>')
     return "".join(parts)
@@ -160,7 +161,7 @@ def run_cells(run: dict, load_builtin: bool = True) -> dict[str, str]:
                f'<div class="simline">similarity to truth {_similarity_html(similarity)}{note}</div>'
                + value_html(overview))
     cells = {"overview": summary, "generators": _generators_html(run, truth),
-             "structure": brackets_html(canonical(generators)),
+             "structure": brackets_html(canonical(generators, record.get("feature_scales"))),
              "metric": "", "spectrum": "", "equations": "", "verify": ""}
     conformal = record.get("conformal_metric")
     if metric is not None:

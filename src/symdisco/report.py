@@ -53,7 +53,7 @@ def summary_text(run: dict) -> str:
         lines.append("## generators: none (no symmetry found)")
     elif n <= 12:
         lines.append("## generators (canonical form)")
-        for i, g in enumerate(canonical(generators)):
+        for i, g in enumerate(canonical(generators, record.get("feature_scales"))):
             lines += [f"L{i + 1} =", "```", _matrix(g), "```"]
     else:
         lines.append(f"## generators: {generators.shape[0]} of {n}x{n} (see report_generators.png)")
@@ -92,9 +92,10 @@ def write_files(run: dict, text: str) -> list[str]:
     record = run["record"]
     truth = ground_truth(run)
     title = f"{record['method']} on {record.get('dataset', '?')}: {record.get('algebra', '?')}"
-    generators = canonical(np.asarray(record["generators"], dtype=np.float64))
+    scales = record.get("feature_scales")
+    generators = canonical(np.asarray(record["generators"], dtype=np.float64), scales)
     written = []
-    save_figure(basis_figure(generators, title=title, truth=None if truth is None else canonical(truth[2])),
+    save_figure(basis_figure(generators, title=title, truth=None if truth is None else canonical(truth[2], scales)),
                 directory / "report_generators.png")
     written.append("report_generators.png")
     if run["history"]:

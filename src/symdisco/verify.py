@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .lie.algebra import from_data_units, to_data_units
 from .lie.sampling import group_elements
 
 RATIO_MAX = 0.25      # a predictor ratio above this flags the generator as spurious
@@ -104,10 +105,9 @@ def verify(result, dataset, *, eps: float = 0.2, n_random: int = 8, judge_steps:
     found = result.algebra.basis.detach().double().cpu()
     n = found.shape[-1] if found.numel() else dataset.x_action().base_dim(dataset.x[:1])  # k = 0: the data's
     s = data_scales(result, dataset, n)
-    to_user = lambda b: s[:, None] * b * (1.0 / s)[None, :]                      # noqa: E731
-    basis = to_user(_normalised((1.0 / s)[:, None] * found * s[None, :]))
+    basis = from_data_units(_normalised(to_data_units(found, s)), s)
     rng = torch.Generator().manual_seed(seed)
-    random = to_user(_normalised(torch.randn(n_random, n, n, generator=rng, dtype=torch.float64)))
+    random = from_data_units(_normalised(torch.randn(n_random, n, n, generator=rng, dtype=torch.float64)), s)
     predictor = None if dataset.y is None else fit_heldout_predictor(dataset, fit_steps, seed)
     judge_method = LieGAN(batch_size=256, hidden=64, lr_discriminator=2e-3)
     baseline = {}

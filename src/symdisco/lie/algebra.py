@@ -52,6 +52,23 @@ def canonical_basis(basis: torch.Tensor) -> torch.Tensor:
     return torch.as_tensor(canon.reshape(-1, n, n), dtype=basis.dtype, device=basis.device)
 
 
+def to_data_units(basis: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:
+    """Generators (k, n, n) in the user's coordinates -> the data's units: D^-1 L D, D = diag(scales)."""
+    s = scales.to(basis.dtype).to(basis.device)
+    return (1.0 / s)[:, None] * basis * s[None, :]
+
+
+def from_data_units(basis: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:
+    """The inverse of `to_data_units`: D L D^-1."""
+    return to_data_units(basis, 1.0 / scales)
+
+
+def form_from_data_units(forms: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:
+    """Forms M kept by D^-1 L D -> the forms D^-1 M D^-1 kept by L."""
+    s = scales.to(forms.dtype).to(forms.device)
+    return (1.0 / s)[:, None] * forms * (1.0 / s)[None, :]
+
+
 class LieAlgebra:
     """A Lie algebra given by a basis of n x n matrices, `basis` of shape (k, n, n).
 
@@ -81,17 +98,13 @@ class LieAlgebra:
     def balanced(self) -> torch.Tensor:
         """The basis in the data's units, D^-1 L D (the basis itself without `scales`)."""
         basis = self.basis.detach()
-        if self.scales is None:
-            return basis
-        s = self.scales.to(basis.dtype).to(basis.device)
-        return (1.0 / s)[:, None] * basis * s[None, :]
+        return basis if self.scales is None else to_data_units(basis, self.scales)
 
     def _form_to_user(self, form: torch.Tensor | None) -> torch.Tensor | None:
         """A form kept by D^-1 L D, as the form D^-1 M D^-1 kept by L."""
         if form is None or self.scales is None:
             return form
-        s = self.scales.to(form.dtype).to(form.device)
-        return normalise_metric((1.0 / s)[:, None] * form * (1.0 / s)[None, :])
+        return normalise_metric(form_from_data_units(form, self.scales))
 
     @property
     def k(self) -> int:
@@ -125,8 +138,7 @@ class LieAlgebra:
         forms = invariant_forms(self.balanced(), tol, min_gap)
         if self.scales is None or len(forms) == 0:
             return forms
-        s = self.scales.to(forms.dtype).to(forms.device)
-        mapped = ((1.0 / s)[:, None] * forms * (1.0 / s)[None, :]).reshape(len(forms), -1)
+        mapped = form_from_data_units(forms, self.scales).reshape(len(forms), -1)
         return torch.linalg.qr(mapped.T)[0].T.reshape(forms.shape)  # orthonormal again, same order
 
     def invariant_metric(self, tol: float | None = None, min_gap: float = NULL_GAP) -> torch.Tensor | None:
@@ -160,8 +172,7 @@ class LieAlgebra:
         """The same span in a deterministic display basis (see `canonical_basis`)."""
         canon = canonical_basis(self.balanced()).to(self.basis.dtype)
         if self.scales is not None:
-            s = self.scales.to(canon.dtype).to(canon.device)
-            canon = s[:, None] * canon * (1.0 / s)[None, :]
+            canon = from_data_units(canon, self.scales)
         return LieAlgebra(canon, name=self.name, scales=self.scales)
 
     def numpy(self) -> np.ndarray:

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..lie.algebra import from_data_units, to_data_units
+
 NULL_TOLERANCE = 0.2
 """A normalised singular value (sigma / sigma_max) above this is never a symmetry. (0.1 cut off
 clear gaps: six so(2,2) values at 0.046-0.104 below 0.46; C7's smallest, no symmetry, is 0.29.)"""
@@ -60,13 +62,11 @@ class Scales:
 
     def to_user(self, basis_z: torch.Tensor) -> torch.Tensor:
         """Generators in standardised coordinates (k, n, n) -> the user's: S L_z S^-1."""
-        s = self.component
-        return s[:, None] * basis_z * (1.0 / s)[None, :]
+        return from_data_units(basis_z, self.component)
 
     def to_standard(self, basis: torch.Tensor) -> torch.Tensor:
         """Generators in the user's coordinates -> standardised ones: S^-1 L S."""
-        s = self.component.to(basis.dtype)
-        return (1.0 / s)[:, None] * basis * s[None, :]
+        return to_data_units(basis, self.component)
 
 
 def invariant_constraints(grad: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

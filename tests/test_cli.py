@@ -1,29 +1,15 @@
 """The command line: the result.json contract, and one line + exit 2 for every bad input."""
-import contextlib
-import io
 import json
 import subprocess
 import sys
-import types
 
 import numpy as np
 import pytest
 
+from cli_runner import run_cli
 from symdisco.cli import main
 
 CONTRACT = {"method", "dataset", "generators", "similarity", "algebra", "seconds", "seed", "options"}
-
-
-def run_cli(*args):
-    """Run the command line in this process, as `python -m symdisco` would (`test_a_real_process_...`
-    checks that a subprocess sees the same): its exit code and what it wrote."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main(list(args))
-        except SystemExit as exc:  # argparse's own errors
-            code = exc.code
-    return types.SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
 
 
 def test_a_real_process_shows_one_line_and_exit_2(tmp_path):

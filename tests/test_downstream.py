@@ -79,7 +79,8 @@ def test_nbody2_discovered_close_to_true_and_beats_mlp(tmp_path):
 @pytest.mark.slow
 def test_lorentz_jets_liegnn_beats_plain_gnn(tmp_path):
     torch.set_num_threads(1)
-    rows = downstream.run("lorentz-jets", tmp_path, epochs=4, progress=False, n_train=2000, n_test=500)
+    rows = downstream.run("lorentz-jets", tmp_path, epochs=4, progress=False, n_train=2000, n_test=500,
+                          hidden=16)
     value = {(r["model"], r["symmetry"], r["metric"]): r["value"] for r in rows}
     assert value["LieGNN", "discovered", "accuracy"] > value["PlainGNN", "none", "accuracy"]
     assert value["LieGNN", "true", "accuracy"] > 0.9

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from cli_runner import run_cli
 
 from symdisco import datasets
 from symdisco.datasets.base import SymmetryDataset
@@ -241,7 +242,7 @@ def test_a_second_run_on_one_folder_is_refused_naming_the_first(tmp_path):
         with pytest.raises(UserInputError, match=rf"in use by another symdisco run \(pid {holder.pid}\)"):
             with locked(tmp_path):
                 pass
-        done = _cli("discover", "so2-equivariant", "--epochs", "1", "--out", str(tmp_path), "--quiet")
+        done = run_cli("discover", "so2-equivariant", "--epochs", "1", "--out", tmp_path, "--quiet")
         assert done.returncode == 2 and f"pid {holder.pid}" in done.stderr and done.stderr.count("\n") == 1
         assert not (tmp_path / "result.json").exists()
     finally:
@@ -253,12 +254,12 @@ def test_a_second_run_on_one_folder_is_refused_naming_the_first(tmp_path):
 
 def test_restart_flag_and_csv_logger(tmp_path):
     out = tmp_path / "run"
-    first = _cli("discover", "so2-equivariant", "-D", "n_train=256", "--epochs", "1", "--out", str(out),
-                 "--quiet", "--logger", "csv")
+    first = run_cli("discover", "so2-equivariant", "-D", "n_train=256", "--epochs", "1", "--out", out,
+                    "--quiet", "--logger", "csv")
     assert first.returncode == 0, first.stderr
     assert list((out / "logs").rglob("metrics.csv"))
-    again = _cli("discover", "so2-equivariant", "-D", "n_train=256", "--epochs", "1", "--out", str(out),
-                 "--quiet", "--restart")
+    again = run_cli("discover", "so2-equivariant", "-D", "n_train=256", "--epochs", "1", "--out", out,
+                    "--quiet", "--restart")
     assert again.returncode == 0, again.stderr
     assert any(p.name.startswith("checkpoint.pt.old-") for p in out.iterdir())
 
@@ -266,12 +267,12 @@ def test_restart_flag_and_csv_logger(tmp_path):
 def test_bad_device_flags_are_one_line_errors(tmp_path):
     for flags, message in [(["--devices", "0"], "--devices"), (["--strategy", "bogus"], "--strategy"),
                            (["--precision", "7"], "--precision"), (["--num-nodes", "0"], "--num-nodes")]:
-        done = _cli("discover", "so2-equivariant", "--out", str(tmp_path / "x"), *flags)
+        done = run_cli("discover", "so2-equivariant", "--out", tmp_path / "x", *flags)
         assert done.returncode == 2 and message in done.stderr and done.stderr.count("\n") == 1, done.stderr
     try:
         import tensorboard  # noqa: F401
     except ImportError:
-        done = _cli("discover", "so2-equivariant", "--out", str(tmp_path / "x"), "--logger", "tensorboard")
+        done = run_cli("discover", "so2-equivariant", "--out", tmp_path / "x", "--logger", "tensorboard")
         assert done.returncode == 2 and "pip install tensorboard" in done.stderr
     assert not (tmp_path / "x").exists()
 
@@ -335,7 +336,7 @@ def single_process_runs(tmp_path_factory):
     """The one-process reference of each DDP run, computed once for both launchers."""
     root = tmp_path_factory.mktemp("single")
     for name, args in DDP_RUNS.items():
-        done = _cli(*args, "--out", str(root / name))
+        done = run_cli(*args, "--out", root / name)
         assert done.returncode == 0, done.stderr
     return root
 
@@ -370,7 +371,7 @@ def test_liesd_networks_on_two_cpu_processes_match_one_and_write_no_checkpoint(t
     """LieSD's derivative networks train through the engine: with 2 processes every global batch is
     split and the gradients averaged, so the spectrum is the one-process spectrum; nothing but the result."""
     args = ["discover", "so2-invariant", "--method", "liesd", "--derivatives", "mlp", "--quiet"]
-    one = _cli(*args, "--out", str(tmp_path / "one"))
+    one = run_cli(*args, "--out", tmp_path / "one")
     two = _cli(*args, "--out", str(tmp_path / "two"), "--accelerator", "cpu", "--devices", "2", "--strategy", "ddp")
     assert one.returncode == 0 and two.returncode == 0, two.stderr[-2000:]
     records = [json.loads((tmp_path / name / "result.json").read_text()) for name in ("one", "two")]

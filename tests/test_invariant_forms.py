@@ -115,3 +115,51 @@ def test_a_single_boost_is_so11_like_a_rotation_is_so2(seed):
         assert identify(noisy(boost, noise, seed))[0] == "so(1,1)"
         assert identify(noisy(known.so(2).basis, noise, seed))[0] == "so(2)"
     assert identify(noisy(known.lorentz().basis[3:4], 0.01, seed))[0] == "so(1,1)"
+
+
+def _embedded(block, n):
+    out = torch.zeros(block.shape[0], n, n, dtype=F64)
+    out[:, : block.shape[-1], : block.shape[-1]] = block
+    return out
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_family_of_forms_reports_its_definite_member(seed):
+    """so(3) turning three of five coordinates keeps a (x1^2+x2^2+x3^2) + any form of x4, x5:
+    the metric is a definite member whose first block is the one so(3) keeps and which does
+    not couple the blocks, not a form of the fixed axes alone (which the spectrum may rank first)."""
+    g = torch.eye(5, dtype=F64) + 0.3 * torch.randn(5, 5, generator=torch.Generator().manual_seed(seed), dtype=F64)
+    basis = g @ _embedded(known.so(3).basis, 5) @ torch.linalg.inv(g)
+    algebra = LieAlgebra(noisy(basis, 0.003, seed))
+    assert algebra.invariant_forms().shape[0] == 4
+    metric = algebra.invariant_metric()
+    assert torch.linalg.eigvalsh(metric).min() > 0  # definite
+    plain = g.T @ metric @ g  # in the coordinates where so(3) is the plain rotation
+    size = plain[:3, :3].diagonal().mean()
+    assert torch.allclose(plain[:3, :3] / size, torch.eye(3, dtype=F64), atol=0.03)
+    assert plain[:3, 3:].abs().max() < 0.03 * size
+
+
+def test_an_indefinite_family_reports_a_nondegenerate_member():
+    """so(1,1) beside a fixed axis keeps a (t^2 - x^2) + b y^2: no member is definite, and the
+    metric is one with no zero eigenvalue, keeping the boost's block."""
+    metric = LieAlgebra(_embedded(known.so_pq(1, 1).basis, 3)).invariant_metric()
+    values = torch.linalg.eigvalsh(metric)
+    assert values.abs().min() > 0.5 and (values < 0).sum() in (1, 2)
+    assert torch.allclose(metric[:2, :2], torch.diag(torch.tensor([1.0, -1.0], dtype=F64)), atol=1e-8)
+
+
+def test_result_json_and_report_say_the_metric_is_one_of_a_family(tmp_path):
+    from symdisco.report import write_report
+    from symdisco.result import SymmetryResult
+
+    ellipse = torch.tensor([[[0.0, -2.0, 0.0], [0.5, 0.0, 0.0], [0.0, 0.0, 0.0]]], dtype=F64)
+    result = SymmetryResult(LieAlgebra(ellipse, scales=[1.0, 0.5, 2.0]), method="liesd", dataset="x",
+                            options={}, seed=0, seconds=0.0)
+    record = result.to_dict()
+    assert record["invariant_forms"] == 2
+    metric = torch.tensor(record["invariant_metric"], dtype=F64)
+    assert torch.allclose(metric, torch.diag(torch.tensor([0.25, 1.0, 0.0625], dtype=F64)), atol=1e-6)
+    result.save(tmp_path)
+    assert "2-dimensional family of invariant forms" in write_report(tmp_path)
+    assert SymmetryResult.load(tmp_path).to_dict()["invariant_forms"] == 2

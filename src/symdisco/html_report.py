@@ -165,7 +165,10 @@ def run_cells(run: dict, load_builtin: bool = True) -> dict[str, str]:
              "metric": "", "spectrum": "", "equations": "", "verify": ""}
     conformal = record.get("conformal_metric")
     if metric is not None:
-        cells["metric"] = (matrix_html(metric) + f'<div class="sub">signature {signature(metric)}</div>')
+        family = record.get("invariant_forms") or 0
+        kept = (f"; one member, the furthest from degenerate, of a {family}-dimensional family of invariant forms"
+                if family > 1 else "")
+        cells["metric"] = (matrix_html(metric) + f'<div class="sub">signature {signature(metric)}{kept}</div>')
     elif conformal is not None:
         cells["metric"] = (matrix_html(conformal) + f'<div class="sub">kept up to scale (the algebra holds the '
                            f'dilation), signature {signature(conformal)}</div>')

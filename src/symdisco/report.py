@@ -59,6 +59,9 @@ def summary_text(run: dict) -> str:
         lines.append(f"## generators: {generators.shape[0]} of {n}x{n} (see report_generators.png)")
     if record.get("invariant_metric") is not None and n <= 12:
         lines += ["## invariant metric J (L^T J + J L = 0)", "```", _matrix(record["invariant_metric"]), "```"]
+        if (record.get("invariant_forms") or 0) > 1:
+            lines.append(f"One member, the furthest from degenerate, of a {record['invariant_forms']}-dimensional "
+                         "family of invariant forms (LieGNN uses them all).")
     elif record.get("conformal_metric") is not None and n <= 12:
         lines += ["## metric kept up to scale J (L^T J + J L = 2c J: the algebra holds the dilation)", "```",
                   _matrix(record["conformal_metric"]), "```"]

@@ -85,6 +85,7 @@ class SymmetryResult:
         name, confidence = self.algebra.identify()
         metric = self.algebra.invariant_metric()
         conformal = self.algebra.conformal_metric() if metric is None else None
+        family = int(self.algebra.invariant_forms().shape[0]) if metric is not None else 0
         record = {
             "method": self.method,
             "dataset": self.dataset,
@@ -94,6 +95,7 @@ class SymmetryResult:
             "algebra_confidence": _finite_or_none(confidence),
             "closure_residual": _finite_or_none(self.algebra.closure_residual()),
             "invariant_metric": None if metric is None else np.asarray(metric).tolist(),
+            "invariant_forms": family,  # > 1: the metric is one member of a family, all invariant
             "conformal_metric": None if conformal is None else np.asarray(conformal).tolist(),
             "seconds": round(float(self.seconds), 3),
             "seed": self.seed,
@@ -132,7 +134,7 @@ class SymmetryResult:
         history_path = Path(directory) / "history.json"
         history = json.loads(history_path.read_text()) if history_path.is_file() else []
         known = {"method", "dataset", "generators", "similarity", "algebra", "algebra_confidence",
-                 "closure_residual", "invariant_metric", "conformal_metric", "seconds", "seed", "options",
+                 "closure_residual", "invariant_metric", "invariant_forms", "conformal_metric", "seconds", "seed", "options",
                  "coefficient_law", "action", "feature_scales"}
         return cls(
             algebra=LieAlgebra(torch.as_tensor(generators), scales=record.get("feature_scales")),

@@ -275,6 +275,28 @@ def test_equivariant_data_in_a_plane_keeps_the_search_within_it():
     assert found.extras["directions_the_data_cannot_judge"] == 9 - 4
 
 
+@pytest.mark.parametrize("score", ["exact", "fitted"])
+def test_unlabelled_data_in_a_plane_keeps_the_search_within_it(score):
+    """x3 = x2 in every sample, (x1, x2) ~ N(0, I): the distribution lives on a plane, where it is
+    kept by the rotation that keeps x1^2 + x2^2 there. Maps that vanish on the
+    plane move nothing and passed every constraint (k = 2, "translations(2)"); they are left out."""
+    x = np.random.default_rng(3).normal(size=(3000, 3))
+    x[:, 2] = x[:, 1]
+    normal = torch.tensor([0.0, 1.0, -1.0], dtype=torch.float64) / 2 ** 0.5
+    in_plane = torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.25, 0.25], [0.0, 0.25, 0.25]], dtype=torch.float64)
+    truth = np.zeros((1, 3, 3))
+    truth[0, 0, 1:], truth[0, 1:, 0] = -0.5, 1.0  # L (x1, x2, x2) = (-x2, x1, x1): keeps x1^2 + x2^2
+    data = SymmetryDataset("plane", x[:2400], None, x[2400:], None, "unsupervised", "vector", {},
+                           LieAlgebra(torch.as_tensor(truth)))
+    predictor = None
+    if score == "exact":  # the plane's own score; off the plane anything (here 5 x_perp) must not matter
+        predictor = exact(lambda t: -t @ in_plane + 5 * (t @ normal)[:, None] * normal)
+    with pytest.warns(UserWarning, match="no data can judge"):
+        found = LieSD(predictor=predictor, seed=0).fit(data, progress=False)
+    assert found.extras["chosen_k"] == 1 and found.similarity >= (0.999 if score == "exact" else 0.95)
+    assert found.extras["directions_the_data_cannot_judge"] == 9 - 4
+
+
 @pytest.mark.parametrize("task", ["invariant", "classification"])
 def test_a_constant_target_is_a_user_error(task):
     x = np.random.default_rng(0).normal(size=(200, 3))

@@ -58,8 +58,9 @@ def within_data_span(basis: torch.Tensor, blocks: torch.Tensor) -> tuple[torch.T
     Why: where x never leaves U (a feature that is always zero, or a repeated combination of the
     others), a generator that vanishes on U moves no sample, and one that moves samples out of U
     moves them where the predictor never saw data and its derivative is whatever the fit left
-    (zero, for a least-squares fit); every task would seem kept by both. (For equivariant tasks
-    the blocks hold the outputs too: L acts on them.)
+    (zero, for a least-squares fit); every task would seem kept by both. A distribution on U is
+    not kept by a map that moves its samples off U, and its score off U is only the smoothing
+    noise's. (For equivariant tasks the blocks hold the outputs too: L acts on them.)
     """
     flat = blocks.reshape(-1, blocks.shape[-1]).to(basis.dtype)
     _, values, vt = torch.linalg.svd(flat, full_matrices=False)
@@ -533,7 +534,7 @@ class LieSD(DiscoveryMethod):
                                  "of the search space")
         blocks_z = z[anchors_idx].reshape(len(anchors_idx), -1, n)
         invisible = 0
-        if dataset.task in ("invariant", "classification"):
+        if dataset.task in ("invariant", "classification", "unsupervised"):
             basis, invisible = within_data_span(basis, blocks_z)
         elif dataset.task in ("equivariant", "dynamics"):  # L acts on the outputs too: their span counts
             outputs = targets[anchors_idx].reshape(len(anchors_idx), -1, n)

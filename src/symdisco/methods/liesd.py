@@ -360,7 +360,9 @@ class LieSD(DiscoveryMethod):
         if kind != "subspace":
             if n > MAX_FULL_DIM:
                 raise UserInputError(f"{dataset.name}: all of gl({n}) is too large a search space for liesd "
-                                     f"(n <= {MAX_FULL_DIM}); give a span or a block action")
+                                     f"(n <= {MAX_FULL_DIM}); for features made of b-vectors one b x b generator acting "
+                                     f"on each is -D action=blocks -D block_dim=b, a span of your own is "
+                                     f"LieSD(parameterization='subspace', span=...)")
             return cf.search_basis("full", n)
         if self.span is None:
             raise UserInputError("parameterization 'subspace' needs a span (m, n, n)")

@@ -156,3 +156,8 @@ def test_the_issue_ellipse_is_found_at_any_scale(scale):
     assert result.similarity > 0.99
     rotation = torch.tensor([[[0.0, -1.0], [1.0, 0.0]]], dtype=torch.float64)
     assert similarity(result.algebra, rotation) < 0.9
+    # named and measured in the units it was found in, reported in the user's
+    record = result.to_dict()
+    assert record["feature_scales"][0] / record["feature_scales"][1] == pytest.approx(5.0, rel=0.05)
+    assert record["algebra"] == "so(2)"
+    assert np.allclose(record["invariant_metric"], [[0.04, 0.0], [0.0, 1.0]], atol=0.02)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import inspect
 
+import numpy as np
 import torch
 
 from ..datasets.base import SymmetryDataset
@@ -139,7 +140,11 @@ class DiscoveryMethod(metaclass=_CheckedOnConstruction):
         from ..lie.compare import similarity
 
         basis = scales.to_user(result.algebra.basis.double())
-        result.algebra = LieAlgebra(basis, name=result.algebra.name)
+        base = np.asarray(scales.base, dtype=np.float64)
+        uneven = (base.size == basis.shape[-1] and bool(np.all(np.isfinite(base) & (base > 0)))
+                  and float(base.max() / base.min()) > 1 + 1e-9)
+        # named, measured and displayed in the units it was found in (see LieAlgebra's scales)
+        result.algebra = LieAlgebra(basis, name=result.algebra.name, scales=base if uneven else None)
         if dataset.ground_truth is not None and dataset.ground_truth.n == result.algebra.n:
             result.similarity = float(similarity(result.algebra, dataset.ground_truth))
         result.extras["standardization"] = scales.describe()

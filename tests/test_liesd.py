@@ -374,6 +374,17 @@ def test_verify_of_a_run_that_found_no_symmetry_has_nothing_to_flag(tmp_path, ca
     assert report["generators"] == [] and report["passed"] and report["baseline"]["violation"] > 0
 
 
+def test_verify_report_without_targets_shows_no_nan():
+    """Unlabelled data have no predictor: the violation columns say "-", never "nan"."""
+    from symdisco.verify import format_report
+
+    report = {"generators": [{"generator": 0, "judge_accuracy": 0.51, "spurious": False}],
+              "baseline": {"judge_accuracy": 0.86}}
+    text = format_report(report)
+    assert "nan" not in text and "random directions: judge accuracy 0.860" in text
+    assert "| L1 | - | - | 0.510 | holds |" in text
+
+
 def test_verify_needs_matching_generators_on_the_command_line(tmp_path, capsys):
     SymmetryResult(LieAlgebra(known.so(3).basis), "x", "nbody2").save(tmp_path)
     assert main(["verify", str(tmp_path)]) == 2

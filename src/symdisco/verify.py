@@ -145,6 +145,8 @@ def format_report(report: dict) -> str:
         lines.append(f"| L{row['generator'] + 1} | {cell('violation')} | {cell('ratio')} | "
                      f"{cell('judge_accuracy', '{:.3f}')} | {'SPURIOUS' if row['spurious'] else 'holds'} |")
     base = report["baseline"]
-    lines.append(f"random directions: violation {base.get('violation', float('nan')):.3g}, "
-                 f"judge accuracy {base.get('judge_accuracy', float('nan')):.3f}")
+    measured = [f"{label} {fmt.format(base[key])}" for key, label, fmt in
+                (("violation", "violation", "{:.3g}"), ("judge_accuracy", "judge accuracy", "{:.3f}"))
+                if base.get(key) is not None]
+    lines.append("random directions: " + (", ".join(measured) or "-"))  # without targets: no violation
     return "\n".join(lines)

@@ -275,26 +275,50 @@ def test_equivariant_data_in_a_plane_keeps_the_search_within_it():
     assert found.extras["directions_the_data_cannot_judge"] == 9 - 4
 
 
+@pytest.mark.parametrize("plane", ["x3 = x2", "x3 = 1"])
 @pytest.mark.parametrize("score", ["exact", "fitted"])
-def test_unlabelled_data_in_a_plane_keeps_the_search_within_it(score):
-    """x3 = x2 in every sample, (x1, x2) ~ N(0, I): the distribution lives on a plane, where it is
-    kept by the rotation that keeps x1^2 + x2^2 there. Maps that vanish on the
-    plane move nothing and passed every constraint (k = 2, "translations(2)"); they are left out."""
+def test_unlabelled_data_on_a_plane_keeps_the_search_within_it(score, plane):
+    """(x1, x2) ~ N(0, I) with x3 = x2 (a plane through 0) or x3 = 1 (one that misses it): the
+    distribution is kept by the rotation that keeps x1^2 + x2^2 on it. Maps that vanish on the
+    first plane passed every constraint (k = 2, "translations(2)"), and maps that move samples
+    off the second (so(1,2), 0.88); they are left out."""
     x = np.random.default_rng(3).normal(size=(3000, 3))
-    x[:, 2] = x[:, 1]
-    normal = torch.tensor([0.0, 1.0, -1.0], dtype=torch.float64) / 2 ** 0.5
-    in_plane = torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.25, 0.25], [0.0, 0.25, 0.25]], dtype=torch.float64)
     truth = np.zeros((1, 3, 3))
-    truth[0, 0, 1:], truth[0, 1:, 0] = -0.5, 1.0  # L (x1, x2, x2) = (-x2, x1, x1): keeps x1^2 + x2^2
+    if plane == "x3 = x2":
+        x[:, 2] = x[:, 1]
+        normal = torch.tensor([0.0, 1.0, -1.0], dtype=torch.float64) / 2 ** 0.5
+        in_plane = torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.25, 0.25], [0.0, 0.25, 0.25]], dtype=torch.float64)
+        truth[0, 0, 1:], truth[0, 1:, 0] = -0.5, 1.0  # L (x1, x2, x2) = (-x2, x1, x1)
+        offset, left_out = 0.0, 9 - 4                 # L maps the plane into itself, and is 0 off it
+    else:
+        x[:, 2] = 1.0
+        normal = torch.tensor([0.0, 0.0, 1.0], dtype=torch.float64)
+        in_plane = torch.diag(torch.tensor([1.0, 1.0, 0.0], dtype=torch.float64))
+        truth[0, 0, 1], truth[0, 1, 0] = -1.0, 1.0
+        offset, left_out = 1.0, 3                     # L may not change x3
     data = SymmetryDataset("plane", x[:2400], None, x[2400:], None, "unsupervised", "vector", {},
                            LieAlgebra(torch.as_tensor(truth)))
     predictor = None
     if score == "exact":  # the plane's own score; off the plane anything (here 5 x_perp) must not matter
-        predictor = exact(lambda t: -t @ in_plane + 5 * (t @ normal)[:, None] * normal)
+        predictor = exact(lambda t: -t @ in_plane + 5 * (t @ normal - offset)[:, None] * normal)
     with pytest.warns(UserWarning, match="no data can judge"):
         found = LieSD(predictor=predictor, seed=0).fit(data, progress=False)
     assert found.extras["chosen_k"] == 1 and found.similarity >= (0.999 if score == "exact" else 0.95)
-    assert found.extras["directions_the_data_cannot_judge"] == 9 - 4
+    assert found.extras["directions_the_data_cannot_judge"] == left_out
+
+
+def test_a_constant_feature_keeps_the_search_on_its_value():
+    """x3 = 1 in every sample (a bias column) and y = sin(x1^2 + x2^2): the rotation of (x1, x2);
+    maps that change x3 move samples where no fit saw data, and are left out."""
+    x = np.random.default_rng(4).normal(size=(3000, 3))
+    x[:, 2] = 1.0
+    y = np.sin(x[:, 0] ** 2 + x[:, 1] ** 2)
+    truth = np.zeros((1, 3, 3))
+    truth[0, 0, 1], truth[0, 1, 0] = -1.0, 1.0
+    with pytest.warns(UserWarning, match="no data can judge"):
+        found = LieSD(derivatives="mlp", seed=0).fit(dataset(x, y, truth), progress=False)
+    assert found.extras["chosen_k"] == 1 and found.similarity >= 0.99
+    assert found.extras["directions_the_data_cannot_judge"] == 3
 
 
 @pytest.mark.parametrize("task", ["invariant", "classification"])

@@ -51,25 +51,39 @@ DATA_SPAN_RTOL = 1e-6
 """Singular values of the stacked samples below this share of the largest: directions x never takes."""
 
 
-def within_data_span(basis: torch.Tensor, blocks: torch.Tensor) -> tuple[torch.Tensor, int]:
+def within_data_span(basis: torch.Tensor, blocks: torch.Tensor, affine: bool = False) -> tuple[torch.Tensor, int]:
     """The search space (p, n, n) cut down to generators acting within the span U of the samples
     (blocks (A, M, n)), P L P with P the projector onto U; and how many directions that drops.
+    `affine`: within the samples' affine hull too, P_V L P_U with V the span of the samples
+    minus their mean (a feature that is 1 in every sample: L may not change it).
 
     Why: where x never leaves U (a feature that is always zero, or a repeated combination of the
     others), a generator that vanishes on U moves no sample, and one that moves samples out of U
     moves them where the predictor never saw data and its derivative is whatever the fit left
     (zero, for a least-squares fit); every task would seem kept by both. A distribution on U is
     not kept by a map that moves its samples off U, and its score off U is only the smoothing
-    noise's. (For equivariant tasks the blocks hold the outputs too: L acts on them.)
+    noise's. The same holds off an affine hull (x3 = 1 in every sample): the flow of L keeps it
+    exactly when L maps U into V. (For equivariant tasks the blocks hold the outputs too: L
+    acts on them; their linear span only is used.)
     """
     flat = blocks.reshape(-1, blocks.shape[-1]).to(basis.dtype)
-    _, values, vt = torch.linalg.svd(flat, full_matrices=False)
-    span = vt[values > DATA_SPAN_RTOL * values.max().clamp_min(1e-300)]             # (r, n)
-    if len(span) == blocks.shape[-1]:
+    onto_u = _span_projector(flat)
+    onto_v = _span_projector(flat - flat.mean(0)) if affine else onto_u
+    if onto_u is None and onto_v is None:
         return basis, 0
-    projector = span.T @ span
-    cut = cf.orthonormal_span(projector @ basis @ projector, rtol=1e-8)
+    n = blocks.shape[-1]
+    eye = torch.eye(n, dtype=basis.dtype, device=basis.device)
+    onto_u = eye if onto_u is None else onto_u
+    onto_v = eye if onto_v is None else onto_v
+    cut = cf.orthonormal_span(onto_v @ basis @ onto_u, rtol=1e-8)
     return cut, len(basis) - len(cut)
+
+
+def _span_projector(rows: torch.Tensor) -> torch.Tensor | None:
+    """The projector onto the span of `rows` (N, n), or None when they span all of R^n."""
+    _, values, vt = torch.linalg.svd(rows, full_matrices=False)
+    span = vt[values > DATA_SPAN_RTOL * values.max().clamp_min(1e-300)]             # (r, n)
+    return None if len(span) == rows.shape[-1] else span.T @ span
 
 
 UNSURE_GAP = 2.0
@@ -109,9 +123,10 @@ def fits_disagree_message(tried: list, kept: str) -> str | None:
 def invisible_message(name: str, count: int | None) -> str | None:
     if not count:
         return None
-    return (f"liesd: {name}: x spans fewer dimensions than it has features (one is zero, or a fixed linear "
-            f"combination of the others, in every sample): the search keeps to generators acting within that span; "
-            f"{count} direction(s) that move no sample or move samples out of it, which no data can judge, are left out")
+    return (f"liesd: {name}: x spans fewer dimensions than it has features (one is zero or constant, or a fixed "
+            f"linear combination of the others, in every sample): the search keeps to generators acting within "
+            f"that span; {count} direction(s) that move no sample or move samples out of it, which no data can "
+            f"judge, are left out")
 
 
 def check_target_varies(dataset: SymmetryDataset, y) -> None:
@@ -537,7 +552,7 @@ class LieSD(DiscoveryMethod):
         blocks_z = z[anchors_idx].reshape(len(anchors_idx), -1, n)
         invisible = 0
         if dataset.task in ("invariant", "classification", "unsupervised"):
-            basis, invisible = within_data_span(basis, blocks_z)
+            basis, invisible = within_data_span(basis, blocks_z, affine=True)
         elif dataset.task in ("equivariant", "dynamics"):  # L acts on the outputs too: their span counts
             outputs = targets[anchors_idx].reshape(len(anchors_idx), -1, n)
             basis, invisible = within_data_span(basis, torch.cat([blocks_z, outputs], dim=1))

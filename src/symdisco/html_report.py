@@ -20,6 +20,7 @@ import numpy as np
 from .errors import UserInputError
 from .html_parts import (brackets_html, canonical, curves_html, esc, matrix_html, number,
                          signature, spectrum_html, value_html)
+from .report import family_note
 from .saved_runs import ground_truth, load_run, run_from_result
 
 
@@ -165,9 +166,7 @@ def run_cells(run: dict, load_builtin: bool = True) -> dict[str, str]:
              "metric": "", "spectrum": "", "equations": "", "verify": ""}
     conformal = record.get("conformal_metric")
     if metric is not None:
-        family = record.get("invariant_forms") or 0
-        kept = (f"; one member, the furthest from degenerate, of a {family}-dimensional family of invariant forms"
-                if family > 1 else "")
+        kept = f"; {family_note(record)}" if family_note(record) else ""
         cells["metric"] = (matrix_html(metric) + f'<div class="sub">signature {signature(metric)}{kept}</div>')
     elif conformal is not None:
         cells["metric"] = (matrix_html(conformal) + f'<div class="sub">kept up to scale (the algebra holds the '

@@ -34,6 +34,15 @@ def _predictor_line(check: dict | None) -> str | None:
             + (" (weak: the derivatives and the dimension read from them are not reliable)" if weak else ""))
 
 
+def family_note(record: dict) -> str:
+    """Where the generators keep several independent forms, that the metric shown is one of them
+    (`forms.informative_member`); "" otherwise."""
+    family = record.get("invariant_forms") or 0
+    if family < 2:
+        return ""
+    return f"one member, the furthest from degenerate, of a {family}-dimensional family of invariant forms"
+
+
 def summary_text(run: dict) -> str:
     """The markdown summary of one run, from its result.json as stored."""
     record = run["record"]
@@ -59,9 +68,8 @@ def summary_text(run: dict) -> str:
         lines.append(f"## generators: {generators.shape[0]} of {n}x{n} (see report_generators.png)")
     if record.get("invariant_metric") is not None and n <= 12:
         lines += ["## invariant metric J (L^T J + J L = 0)", "```", _matrix(record["invariant_metric"]), "```"]
-        if (record.get("invariant_forms") or 0) > 1:
-            lines.append(f"One member, the furthest from degenerate, of a {record['invariant_forms']}-dimensional "
-                         "family of invariant forms (LieGNN uses them all).")
+        if family_note(record):
+            lines.append(family_note(record).capitalize() + " (LieGNN uses them all).")
     elif record.get("conformal_metric") is not None and n <= 12:
         lines += ["## metric kept up to scale J (L^T J + J L = 2c J: the algebra holds the dilation)", "```",
                   _matrix(record["conformal_metric"]), "```"]

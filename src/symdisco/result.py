@@ -83,9 +83,8 @@ class SymmetryResult:
 
     def to_dict(self) -> dict:
         name, confidence = self.algebra.identify()
-        metric = self.algebra.invariant_metric()
+        metric, family = self.algebra.metric_and_family()
         conformal = self.algebra.conformal_metric() if metric is None else None
-        family = int(self.algebra.invariant_forms().shape[0]) if metric is not None else 0
         record = {
             "method": self.method,
             "dataset": self.dataset,

@@ -37,8 +37,7 @@ def _check_finite(name: str, role: str, array) -> None:
     else:
         if array.dtype.kind not in "fc" or array.size == 0:
             return
-        ends = np.abs(array).max() if array.dtype.kind == "c" else np.abs([array.max(), array.min()]).max()
-        largest = float(ends)
+        largest = float(np.abs(array).max() if array.dtype.kind == "c" else np.abs([array.max(), array.min()]).max())
         bad = 0 if math.isfinite(largest) else int((~np.isfinite(array)).sum())
     if bad:
         raise UserInputError(f"dataset {name!r}: {role} holds {bad} NaN/Inf value{'s' if bad > 1 else ''}; "

@@ -15,8 +15,8 @@ import torch
 
 from .brackets import (as_basis, closure_residual, commutator, killing_form,  # noqa: F401  (re-exported)
                        orthonormal_basis, pairwise_commutators, structure_constants)
-from .forms import (FORM_MAX_DIM, invariant_form_spectrum, invariant_forms,  # noqa: F401  (re-exported)
-                    invariant_metric, normalise_metric, symmetric_basis)
+from .forms import (FORM_MAX_DIM, informative_member, invariant_form_spectrum,  # noqa: F401  (re-exported)
+                    invariant_forms, invariant_metric, normalise_metric, symmetric_basis)
 from .dilation import holds_dilation, without_dilation
 from .identify import identify
 from .nullspace import NULL_GAP
@@ -142,11 +142,20 @@ class LieAlgebra:
         return torch.linalg.qr(mapped.T)[0].T.reshape(forms.shape)  # orthonormal again, same order
 
     def invariant_metric(self, tol: float | None = None, min_gap: float = NULL_GAP) -> torch.Tensor | None:
-        """The best invariant symmetric form (n, n), normalised, or None: None exactly when
-        `invariant_forms` is empty, and for n > FORM_MAX_DIM."""
+        """The invariant symmetric form (n, n), normalised (of a family, `informative_member`),
+        or None: None exactly when `invariant_forms` is empty, and for n > FORM_MAX_DIM."""
+        return self.metric_and_family(tol, min_gap)[0]
+
+    def metric_and_family(self, tol: float | None = None,
+                          min_gap: float = NULL_GAP) -> tuple[torch.Tensor | None, int]:
+        """`invariant_metric` and how many independent forms are kept (m > 1: the metric is one
+        member of that family), from one solve."""
         if self.n > FORM_MAX_DIM or self.k == 0:  # no generators: no form is singled out
-            return None
-        return self._form_to_user(invariant_metric(self.balanced(), tol, min_gap))
+            return None, 0
+        forms = invariant_forms(self.balanced(), tol, min_gap)
+        if not len(forms):
+            return None, 0
+        return self._form_to_user(normalise_metric(informative_member(forms))), len(forms)
 
     def conformal_metric(self, tol: float | None = None, min_gap: float = NULL_GAP) -> torch.Tensor | None:
         """For a span holding the dilation (g + R I): the metric g preserves, which every

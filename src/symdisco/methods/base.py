@@ -141,8 +141,7 @@ class DiscoveryMethod(metaclass=_CheckedOnConstruction):
 
         basis = scales.to_user(result.algebra.basis.double())
         base = np.asarray(scales.base, dtype=np.float64)
-        uneven = (base.size == basis.shape[-1] and bool(np.all(np.isfinite(base) & (base > 0)))
-                  and float(base.max() / base.min()) > 1 + 1e-9)
+        uneven = base.size == basis.shape[-1] and base.max() > base.min()
         # named, measured and displayed in the units it was found in (see LieAlgebra's scales)
         result.algebra = LieAlgebra(basis, name=result.algebra.name, scales=base if uneven else None)
         if dataset.ground_truth is not None and dataset.ground_truth.n == result.algebra.n:

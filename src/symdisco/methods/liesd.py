@@ -71,11 +71,8 @@ def within_data_span(basis: torch.Tensor, blocks: torch.Tensor, affine: bool = F
     onto_v = _span_projector(flat - flat.mean(0)) if affine else onto_u
     if onto_u is None and onto_v is None:
         return basis, 0
-    n = blocks.shape[-1]
-    eye = torch.eye(n, dtype=basis.dtype, device=basis.device)
-    onto_u = eye if onto_u is None else onto_u
-    onto_v = eye if onto_v is None else onto_v
-    cut = cf.orthonormal_span(onto_v @ basis @ onto_u, rtol=1e-8)
+    cut = basis if onto_v is None else onto_v @ basis
+    cut = cf.orthonormal_span(cut if onto_u is None else cut @ onto_u, rtol=1e-8)
     return cut, len(basis) - len(cut)
 
 

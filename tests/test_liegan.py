@@ -130,9 +130,9 @@ def test_liegan_finds_so13_on_isotropic_lorentz_jets():
 
 
 @pytest.mark.slow
-def test_liegan_finds_the_discrete_rotation_angle():
-    """C_7, an angle of 2 pi / 7 (`benchmarks/liegan_quality.py` also runs C_4)."""
-    record = _quality_benchmark().discrete_run(7)
+@pytest.mark.parametrize("k", [4, 7])
+def test_liegan_finds_the_discrete_rotation_angle(k):
+    record = _quality_benchmark().discrete_run(k)
     assert record["relative_error"] < 0.02, record
 
 

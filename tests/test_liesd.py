@@ -228,7 +228,8 @@ def test_a_dependence_a_polynomial_misses_and_features_100_times_apart(tmp_path,
     tried = record["derivatives_tried"]
     assert tried[0]["derivatives"] == "polynomial" and tried[0]["held_out"] < 0.99 < tried[1]["held_out"]
     assert record["chosen_k"] == 2 and record["algebra"] == "abelian(2)" and record["derivatives"] == "mlp"
-    assert [t["chosen_k"] for t in tried] == [9, 2] and "the dimension is not sure" in capsys.readouterr().err
+    assert tried[0]["chosen_k"] > 2 and tried[1]["chosen_k"] == 2   # the quartic's extra ones are spurious
+    assert "the dimension is not sure" in capsys.readouterr().err
     scales = np.asarray(record["feature_scales"])
     assert 50 < scales[0] / scales[2] < 200
     loaded = SymmetryResult.load(tmp_path / "run")

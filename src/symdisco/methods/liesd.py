@@ -22,6 +22,7 @@ from ..errors import UserInputError
 from ..lie.affine_fields import describe_affine
 from . import closed_form as cf
 from . import derivatives as dv
+from . import drift
 from . import liesd_images as images
 from .fit_check import held_out_score, weak_fit_message, dilation_message
 from .base import DiscoveryMethod, check_option
@@ -395,20 +396,24 @@ class LieSD(DiscoveryMethod):
         return cf.invariant_constraints(jac.reshape(count, jac.shape[1], m, n), blocks_z)
 
     def _grams(self, dataset, blocks_z, fits, basis, chunk: int = 256):
-        """A^T A of the mean constraints and, with several fits, the Gram matrix of their spread
-        (how much independent fits disagree along each direction: the noise floor). Accumulated
-        over chunks of samples, so memory stays small."""
+        """A^T A of the mean constraints; with several fits, the Gram matrix of their spread
+        (how much independent fits disagree along each direction: the noise floor); and the
+        per-output sums of the rows (their mean shift, `drift`). Accumulated over chunks of
+        samples, so memory stays small."""
         gram = torch.zeros(basis.shape[0], basis.shape[0], dtype=torch.float64)
         spread = torch.zeros_like(gram) if len(fits) > 1 else None
+        sums = None
         for start in range(0, len(blocks_z), chunk):
             part = slice(start, start + chunk)
             each = [self.constraints(dataset, blocks_z[part], values[part].double(), jac[part].double())
                     for values, jac in fits]
             mean = sum(each) / len(each)
             gram += cf.gram(mean, basis)
+            part_sums = drift.row_sums(mean, basis)
+            sums = part_sums if sums is None else sums + part_sums
             if spread is not None:
                 spread += sum(cf.gram(c - mean, basis) for c in each) / (len(each) * (len(each) - 1))
-        return gram, spread
+        return gram, spread, sums
 
     def check_data(self, dataset: SymmetryDataset) -> None:
         """Search spaces against the data: affine fields for images, matrices for the rest."""
@@ -503,7 +508,8 @@ class LieSD(DiscoveryMethod):
         result.seconds = time.perf_counter() - start
         doubts = [weak_fit_message(result.extras.get("predictor_check")), disagreement,
                   unclear_gap_message(result.extras, self.min_gap),
-                  invisible_message(dataset.name, result.extras.get("directions_the_data_cannot_judge"))]
+                  invisible_message(dataset.name, result.extras.get("directions_the_data_cannot_judge")),
+                  drift.drift_message(result.extras.get("drifting", []), result.algebra.k)]
         if self.n_generators is None:
             doubts.append(dilation_message(result.algebra.identify()[0], result.algebra.k))
         for message in filter(None, doubts):
@@ -557,15 +563,22 @@ class LieSD(DiscoveryMethod):
         degrees = [degree]
         if source == "polynomial" and self.degree is None and dv.quartic_is_cheap(z.shape[1]):
             degrees = [4, degree]
-        spectra, predictors = [], []
+        spectra, predictors, drifting = [], [], []
         for candidate in degrees:
             fits, fitted = self._derivatives(dataset, z, targets, z[anchors_idx], generator, scales_x, scales_y,
                                              candidate)
             predictors.append(fitted)
-            gram, spread = self._grams(dataset, blocks_z, fits, basis)
-            spectra.append(cf.solve(gram, self.n_generators, self.tolerance, self.min_gap, spread))
+            gram, spread, sums = self._grams(dataset, blocks_z, fits, basis)
+            spectrum = cf.solve(gram, self.n_generators, self.tolerance, self.min_gap, spread)
+            dropped = []
+            if dataset.task != "unsupervised":  # there every L's mean is zero (`drift`)
+                spectrum, dropped = drift.drop_drifting(spectrum, gram, drift.mean_gram(sums, len(blocks_z)),
+                                                        len(blocks_z), sums.shape[0])
+            spectra.append(spectrum)
+            drifting.append(dropped)
         degree, spectrum = self._pick_degree(degrees, spectra)
         self.predictors_ = predictors[degrees.index(degree)]
+        dropped = drifting[degrees.index(degree)]
         check = self._held_out(dataset, self.predictors_, scales_x, scales_y, increments)
         coefficients = torch.as_tensor(spectrum.vectors[:, :spectrum.k].T)           # (k, p)
         found_z = torch.einsum("kp,pij->kij", coefficients, basis)
@@ -573,5 +586,9 @@ class LieSD(DiscoveryMethod):
         extras = {"fitted_increments": increments, **({"degree": degree} if source == "polynomial" else {})}
         if invisible:
             extras["directions_the_data_cannot_judge"] = invisible
+        if dropped:
+            extras["drifting"] = [{"generator": scales_x.to_user(torch.einsum("p,pij->ij", d["coefficients"], basis)[None])[0].tolist(),
+                                   "mean_shift_share": round(d["share"], 4), "singular_value": d["value"]}
+                                  for d in dropped]
         return self._result(dataset, found, spectrum, scales_x, source or "predictor", len(anchors_idx), check, extras,
                             start, scales=scales_x.component)

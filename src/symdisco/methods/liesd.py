@@ -398,7 +398,7 @@ class LieSD(DiscoveryMethod):
     def _grams(self, dataset, blocks_z, fits, basis, chunk: int = 256):
         """A^T A of the mean constraints; with several fits, the Gram matrix of their spread
         (how much independent fits disagree along each direction: the noise floor); and the
-        per-output sums of the rows (their mean shift, `drift`). Accumulated over chunks of
+        per-output sums of the rows of each fit (their mean shift, `drift`). Accumulated over chunks of
         samples, so memory stays small."""
         gram = torch.zeros(basis.shape[0], basis.shape[0], dtype=torch.float64)
         spread = torch.zeros_like(gram) if len(fits) > 1 else None
@@ -409,8 +409,8 @@ class LieSD(DiscoveryMethod):
                     for values, jac in fits]
             mean = sum(each) / len(each)
             gram += cf.gram(mean, basis)
-            part_sums = drift.row_sums(mean, basis)
-            sums = part_sums if sums is None else sums + part_sums
+            part_sums = [drift.row_sums(c, basis) for c in each]
+            sums = part_sums if sums is None else [a + b for a, b in zip(sums, part_sums)]
             if spread is not None:
                 spread += sum(cf.gram(c - mean, basis) for c in each) / (len(each) * (len(each) - 1))
         return gram, spread, sums
@@ -509,7 +509,7 @@ class LieSD(DiscoveryMethod):
         doubts = [weak_fit_message(result.extras.get("predictor_check")), disagreement,
                   unclear_gap_message(result.extras, self.min_gap),
                   invisible_message(dataset.name, result.extras.get("directions_the_data_cannot_judge")),
-                  drift.drift_message(result.extras.get("drifting", []), result.algebra.k)]
+                  drift.drift_message(result.extras.get("dilation_left_out"), result.algebra.k)]
         if self.n_generators is None:
             doubts.append(dilation_message(result.algebra.identify()[0], result.algebra.k))
         for message in filter(None, doubts):
@@ -570,10 +570,9 @@ class LieSD(DiscoveryMethod):
             predictors.append(fitted)
             gram, spread, sums = self._grams(dataset, blocks_z, fits, basis)
             spectrum = cf.solve(gram, self.n_generators, self.tolerance, self.min_gap, spread)
-            dropped = []
-            if dataset.task != "unsupervised":  # there every L's mean is zero (`drift`)
-                spectrum, dropped = drift.drop_drifting(spectrum, gram, drift.mean_gram(sums, len(blocks_z)),
-                                                        len(blocks_z), sums.shape[0])
+            dropped = None
+            if dataset.task != "unsupervised" and len(sums) > 1:  # see `drift` for both conditions
+                spectrum, dropped = drift.drop_dilation(spectrum, gram, drift.agreed_drift(sums, len(blocks_z)), basis)
             spectra.append(spectrum)
             drifting.append(dropped)
         degree, spectrum = self._pick_degree(degrees, spectra)
@@ -587,8 +586,7 @@ class LieSD(DiscoveryMethod):
         if invisible:
             extras["directions_the_data_cannot_judge"] = invisible
         if dropped:
-            extras["drifting"] = [{"generator": scales_x.to_user(torch.einsum("p,pij->ij", d["coefficients"], basis)[None])[0].tolist(),
-                                   "mean_shift_share": round(d["share"], 4), "singular_value": d["value"]}
-                                  for d in dropped]
+            extras["dilation_left_out"] = {"mean_shift_share": round(dropped["share"], 4),
+                                           "singular_value": dropped["value"]}
         return self._result(dataset, found, spectrum, scales_x, source or "predictor", len(anchors_idx), check, extras,
                             start, scales=scales_x.component)

@@ -59,8 +59,9 @@ def run(name, command, out, truth, expected_k) -> dict:
            "predictor_check": record.get("predictor_check")}
     if len(truth) and found is not None and len(found) >= len(truth):   # how much of the truth the span holds
         row["truth_in_span"] = float(torch.cos(principal_angles(found, truth)).pow(2).mean())
-    if record.get("dilation_left_out"):   # a mean shift along it, not a symmetry (`methods/drift.py`)
-        row["dilation_left_out"] = record["dilation_left_out"]
+    for key in ("dilation_left_out", "dilation_kept"):   # its mean shift judged (`methods/drift.py`)
+        if record.get(key):
+            row[key] = record[key]
     if record.get("vector_fields"):
         row["vector_fields"] = [field["text"] for field in record["vector_fields"]]
     print(json.dumps({k: row[k] for k in ("case", "expected_k", "chosen_k", "similarity", "algebra", "seconds")}),

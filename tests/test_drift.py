@@ -4,6 +4,9 @@ import pytest
 import torch
 
 from symdisco.datasets.registry import load
+from symdisco.html_report import run_cells
+from symdisco.report import write_report
+from symdisco.saved_runs import load_run
 from symdisco.lie import known
 from symdisco.lie.compare import similarity
 from symdisco.methods import closed_form as cf
@@ -48,16 +51,16 @@ def found(spectrum, basis):
 def test_a_dilation_the_prediction_drifts_along_is_left_out():
     rng = np.random.default_rng(0)
     per_fit, basis = constraints(rng, 2000, lambda fit, n: 0.01 + 0.005 * rng.normal(size=n))
-    spectrum, left_out = solve(per_fit, basis)
-    assert left_out is not None and left_out["share"] > 0.5
+    spectrum, judged = solve(per_fit, basis)
+    assert judged["left_out"] and judged["share"] > 0.5
     assert spectrum.k == 1 and float(similarity(found(spectrum, basis), ROTATION[None].double())) > 0.999
 
 
 def test_a_dilation_whose_residual_changes_sign_is_kept():
     rng = np.random.default_rng(1)
     per_fit, basis = constraints(rng, 2000, lambda fit, n: 0.01 * rng.normal(size=n))
-    spectrum, left_out = solve(per_fit, basis)
-    assert left_out is None and spectrum.k == 2
+    spectrum, judged = solve(per_fit, basis)
+    assert not judged["left_out"] and judged["share"] < drift.DRIFT_SHARE and spectrum.k == 2
 
 
 def test_a_drift_the_independent_fits_do_not_share_is_not_a_dependence():
@@ -65,8 +68,8 @@ def test_a_drift_the_independent_fits_do_not_share_is_not_a_dependence():
     agreement does not."""
     rng = np.random.default_rng(2)
     per_fit, basis = constraints(rng, 2000, lambda fit, n: (0.02 if fit == 0 else 0.0) + 0.002 * rng.normal(size=n))
-    spectrum, left_out = solve(per_fit, basis)
-    assert left_out is None and spectrum.k == 2
+    spectrum, judged = solve(per_fit, basis)
+    assert not judged["left_out"] and spectrum.k == 2
 
 
 def test_a_forced_dimension_keeps_the_dilation():
@@ -85,7 +88,23 @@ def test_exact_derivatives_keep_an_exact_dilation():
 
 
 @pytest.mark.slow
-def test_collider_frame_jets_give_so13_and_leave_the_dilation_out(recwarn):
+def test_a_true_dilation_with_fitted_derivatives_is_kept():
+    """y = z / |x|, kept by rotations about z and by scalings: the fitted networks' residual along
+    the dilation has no shared mean shift, so so(2)+dilation stands (with the doubt)."""
+    from symdisco.datasets.base import SymmetryDataset
+
+    x = torch.randn(4000, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    y = (x[:, 2] / x.norm(dim=1))[:, None]
+    data = SymmetryDataset("polar", x[:3000], y[:3000], x[3000:], y[3000:], "invariant", "vector", {}, None)
+    with pytest.warns(UserWarning, match="no mean shift along it that the independent fits agree on"):
+        result = LieSD(seed=1).fit(data, progress=False)
+    assert result.algebra.identify()[0] == "so(2)+dilation"
+    assert result.extras["dilation_kept"]["mean_shift_share"] < drift.DRIFT_SHARE
+    assert "dilation_left_out" not in result.extras
+
+
+@pytest.mark.slow
+def test_collider_frame_jets_give_so13_and_leave_the_dilation_out(recwarn, tmp_path):
     """The label is Lorentz invariant, and the classifier's score grows with the jet mass: the
     spectrum alone shows seven near-zero values (so(1,3) + dilation, the dilation's value
     (m/E)^2 of a generic direction's on boosted jets), and the mean shift along the dilation,
@@ -100,3 +119,6 @@ def test_collider_frame_jets_give_so13_and_leave_the_dilation_out(recwarn):
     metric = np.asarray(result.algebra.invariant_metric())
     assert np.allclose(metric, np.diag([1.0, -1.0, -1.0, -1.0]), atol=0.1)
     assert any("left out the dilation" in str(w.message) for w in recwarn)
+    result.save(tmp_path)                                        # result.json and both reports say so
+    assert "dilation left out" in write_report(tmp_path)
+    assert "dilation left out" in run_cells(load_run(tmp_path), load_builtin=False)["overview"]

@@ -20,7 +20,7 @@ import numpy as np
 from .errors import UserInputError
 from .html_parts import (brackets_html, canonical, curves_html, esc, matrix_html, number,
                          signature, spectrum_html, value_html)
-from .report import family_note
+from .report import dilation_note, family_note
 from .saved_runs import ground_truth, load_run, run_from_result
 
 
@@ -155,6 +155,8 @@ def run_cells(run: dict, load_builtin: bool = True) -> dict[str, str]:
     if check:  # LieSD: how well the predictor its derivatives came from generalises
         overview["derivatives' predictor, held-out " + ("accuracy" if check["metric"] == "accuracy" else "R²")] = \
             round(float(check["held_out"]), 3)
+    if dilation_note(record):
+        overview["note"] = dilation_note(record)
     similarity, note = record.get("similarity"), ""
     if similarity is None and truth is not None:
         similarity, note = _similarity(generators, truth[2]), ' <span class="muted">(computed here)</span>'

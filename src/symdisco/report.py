@@ -43,6 +43,16 @@ def family_note(record: dict) -> str:
     return f"one member, the furthest from degenerate, of a {family}-dimensional family of invariant forms"
 
 
+def dilation_note(record: dict) -> str:
+    """LieSD's dilation left out as a weak dependence on scale (`methods/drift`); "" otherwise."""
+    left_out = record.get("dilation_left_out")
+    if not left_out:
+        return ""
+    return (f"dilation left out: a weak dependence on scale, not a symmetry (singular value "
+            f"{left_out['singular_value']:.3g}, {left_out['mean_shift_share']:.0%} of it a mean shift the fits agree "
+            f"on; --generators {len(record.get('generators') or []) + 1} keeps it)")
+
+
 def summary_text(run: dict) -> str:
     """The markdown summary of one run, from its result.json as stored."""
     record = run["record"]
@@ -55,7 +65,8 @@ def summary_text(run: dict) -> str:
              "- similarity to ground truth: " + ("n/a" if similarity is None else f"{similarity:.4f}"),
              f"- closure residual: {residual:.3g}" if isinstance(residual, (int, float)) else None,
              f"- seconds: {record.get('seconds')}, seed: {record.get('seed')}",
-             f"- coefficient law: {record.get('coefficient_law')}", _predictor_line(record.get("predictor_check")), ""]
+             f"- coefficient law: {record.get('coefficient_law')}", _predictor_line(record.get("predictor_check")),
+             f"- {dilation_note(record)}" if dilation_note(record) else None, ""]
     generators = np.asarray(record["generators"], dtype=np.float64)
     n = generators.shape[-1]
     if not generators.size:

@@ -68,8 +68,9 @@ def agreed_drift(sums: list[torch.Tensor], samples: int) -> torch.Tensor:
 def drop_dilation(spectrum: Spectrum, gram: torch.Tensor, drift: torch.Tensor,
                   basis: torch.Tensor) -> tuple[Spectrum, dict | None]:
     """The spectrum without the dilation when the found span holds it and the prediction drifts
-    along it; and what was left out, {"coefficients" (p,), "share", "value"} (value: sigma along
-    it over sigma_max), or None. `basis` (p, n, n): the orthonormal search space.
+    along it; and how the dilation was judged, {"share", "value", "left_out"} (value: sigma along
+    it over sigma_max), or None when the span does not hold it. `basis` (p, n, n): the
+    orthonormal search space.
 
     Forced k is left alone: the user chose it."""
     if spectrum.forced or spectrum.k == 0:
@@ -88,17 +89,18 @@ def drop_dilation(spectrum: Spectrum, gram: torch.Tensor, drift: torch.Tensor,
     if size <= RESOLVED ** 2 * top:
         return spectrum, None
     share = float(coefficients @ drift @ coefficients) / size
-    if share <= DRIFT_SHARE:
-        return spectrum, None
+    judged = {"share": min(max(share, 0.0), 1.0), "value": math.sqrt(size / top), "left_out": share > DRIFT_SHARE}
+    if not judged["left_out"]:
+        return spectrum, judged
     _, _, vt = torch.linalg.svd(inside[None, :])
     rest_of_span = kept @ vt[1:].T                                                    # (p, k - 1)
     new_vectors = torch.cat([rest_of_span, coefficients[:, None], rest], dim=1).numpy()
-    left_out = {"coefficients": coefficients, "share": min(share, 1.0), "value": math.sqrt(size / top)}
-    return replace(spectrum, vectors=new_vectors, k=spectrum.k - 1), left_out
+    return replace(spectrum, vectors=new_vectors, k=spectrum.k - 1), judged
 
 
 def drift_message(left_out: dict | None, k: int) -> str | None:
-    """The warning for a dilation left out as drifting (result.json's "dilation_left_out"), or None."""
+    """The warning for a dilation left out as drifting (result.json's "dilation_left_out"), or None.
+    (One kept is doubted by `fit_check.dilation_message`.)"""
     if not left_out:
         return None
     return (f"liesd: left out the dilation, which the spectrum alone would take for one more generator (singular "

@@ -41,7 +41,7 @@ def weak_fit_message(score: dict | None) -> str | None:
             "--epochs, or your own predictor")
 
 
-def dilation_message(name: str, k: int) -> str | None:
+def dilation_message(name: str, k: int, kept: dict | None = None) -> str | None:
     """The warning for a found span that holds the dilation next to a group g, or None.
 
     Why: derivatives read from data cannot tell an exact scale symmetry from a dependence on scale
@@ -52,6 +52,10 @@ def dilation_message(name: str, k: int) -> str | None:
     if not name.endswith("+dilation") or k < 2:
         return None
     rest = name[: -len("+dilation")]
-    return (f"liesd: the found span holds the dilation next to {rest}; a weak dependence on scale looks "
+    drift = ""
+    if kept:   # `methods/drift`: the independent fits agreed on no mean shift along it
+        drift = (f" (no mean shift along it that the independent fits agree on: {kept['mean_shift_share']:.0%} "
+                 f"of its constraint, so it is kept)")
+    return (f"liesd: the found span holds the dilation next to {rest}{drift}; a weak dependence on scale can look "
             f"the same as none to derivatives read from data: if the task can depend on scale, "
             f"--generators {k - 1} gives {rest} alone")

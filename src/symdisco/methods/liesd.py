@@ -511,7 +511,8 @@ class LieSD(DiscoveryMethod):
                   invisible_message(dataset.name, result.extras.get("directions_the_data_cannot_judge")),
                   drift.drift_message(result.extras.get("dilation_left_out"), result.algebra.k)]
         if self.n_generators is None:
-            doubts.append(dilation_message(result.algebra.identify()[0], result.algebra.k))
+            doubts.append(dilation_message(result.algebra.identify()[0], result.algebra.k,
+                                           result.extras.get("dilation_kept")))
         for message in filter(None, doubts):
             warnings.warn(message, stacklevel=2)
         return result
@@ -585,8 +586,8 @@ class LieSD(DiscoveryMethod):
         extras = {"fitted_increments": increments, **({"degree": degree} if source == "polynomial" else {})}
         if invisible:
             extras["directions_the_data_cannot_judge"] = invisible
-        if dropped:
-            extras["dilation_left_out"] = {"mean_shift_share": round(dropped["share"], 4),
-                                           "singular_value": dropped["value"]}
+        if dropped:   # the found span held the dilation: how its drift was judged (`drift`)
+            judged = {"mean_shift_share": round(dropped["share"], 4), "singular_value": dropped["value"]}
+            extras["dilation_left_out" if dropped["left_out"] else "dilation_kept"] = judged
         return self._result(dataset, found, spectrum, scales_x, source or "predictor", len(anchors_idx), check, extras,
                             start, scales=scales_x.component)

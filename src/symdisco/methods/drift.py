@@ -58,8 +58,10 @@ def agreed_drift(sums: list[torch.Tensor], samples: int) -> torch.Tensor:
 
     Why less the spread: a fit's own error can drift too (a smooth error that tilts across the
     data), but independently from fit to fit, so its part in the mean's Gram matrix is what the
-    spread's estimates (for two fits, this is the symmetrised product of their means: what they
-    share). A dependence of the task drifts alike in every fit and survives."""
+    spread estimates (for two fits, what is left is the symmetrised product of their means: what
+    they share). A dependence of the task drifts alike in every fit and survives."""
+    if len(sums) < 2:
+        raise ValueError("agreed_drift needs at least two independent fits")
     mean = sum(sums) / len(sums)
     spread = sum((s - mean).T @ (s - mean) for s in sums) / (len(sums) * (len(sums) - 1))
     return (mean.T @ mean - spread) / max(samples, 1)

@@ -153,7 +153,7 @@ def main():
                                 ("lorentz-jets-collider-100k-mass", ["-D", "target=mass"])):
                 out = folder / f"{name}-run"
                 rows.append(run(name, ["discover", "lorentz-jets", "-D", "frame=collider", "-D", "n_train=100000",
-                                       "--method", "liesd", "--epochs", "80", *extra, "--out", str(out), "--quiet"],
+                                       "--method", "liesd", *extra, "--out", str(out), "--quiet"],
                                 out, lorentz, 6))
                 if name == "lorentz-jets-collider-100k":
                     rows[-1]["verify"] = verify_rows(out)

@@ -7,6 +7,8 @@ or SLURM, and sets up the process group before any model is built.
 """
 from __future__ import annotations
 
+import atexit
+
 import os
 from dataclasses import dataclass, field
 
@@ -56,6 +58,16 @@ def _devices(value):
         return int(text)
     except ValueError:
         raise UserInputError(f"--devices {value!r}: give a count (2), auto, -1 (all) or indices (0,1)") from None
+
+
+def _leave_process_group() -> None:
+    """Take the process group down while the interpreter is still whole. Why: a process that exits
+    with it up lets gloo's worker threads free tensors during interpreter finalization, and that
+    aborts (SIGABRT, exit -6: seen once in 2-process CPU runs here; cf. pytorch/pytorch#179291)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 @dataclass
@@ -134,6 +146,8 @@ class Hardware:
                 raise UserInputError(f"cannot set up the devices: {str(exc).splitlines()[0]}") from None
             if not fabric._launched:
                 fabric.launch()
+            if fabric.world_size > 1:
+                atexit.register(_leave_process_group)
             self._fabric = fabric
         return self._fabric
 

@@ -126,3 +126,13 @@ def test_collider_frame_jets_give_so13_and_leave_the_dilation_out(recwarn, tmp_p
     result.save(tmp_path)                                        # result.json and both reports say so
     assert "dilation left out" in write_report(tmp_path)
     assert "dilation left out" in run_cells(load_run(tmp_path), load_builtin=False)["overview"]
+
+
+def test_no_symmetry_because_the_dilation_was_left_out_is_not_called_unsure():
+    from symdisco.methods.liesd import unclear_gap_message
+
+    extras = {"gap": 2.5, "singular_values": [0.04, 0.1, 1.0], "chosen_k": 0, "noise": None}
+    assert "not surely" in unclear_gap_message(extras, 3.0)
+    left_out = {**extras, "dilation_left_out": {"mean_shift_share": 0.4, "singular_value": 0.04}}
+    assert unclear_gap_message(left_out, 3.0) is None
+    assert "left out the dilation" in drift.drift_message(left_out["dilation_left_out"], 0)

@@ -110,7 +110,8 @@ AT_NOISE_FLOOR = 2.5
 def unclear_gap_message(extras: dict, min_gap: float) -> str | None:
     """The warning when no symmetry was reported but the clearest gap was close to `min_gap`, or None."""
     gap, values = extras.get("gap"), np.asarray(extras.get("singular_values") or [])
-    if extras.get("k_forced") or extras.get("chosen_k") or gap is None or gap < UNSURE_GAP or len(values) < 2:
+    if (extras.get("k_forced") or extras.get("chosen_k") or gap is None or gap < UNSURE_GAP or len(values) < 2
+            or extras.get("dilation_left_out")):   # k = 0 because the dilation was: `drift_message` says why
         return None
     ratios = np.maximum(values[1:], cf.EXACT_ZERO) / np.maximum(values[:-1], cf.EXACT_ZERO)
     k = int(np.argmin(np.abs(ratios - gap))) + 1

@@ -41,7 +41,7 @@ def solve(per_fit, basis, n_generators=None):
     mean = sum(per_fit) / len(per_fit)
     gram = cf.gram(mean, basis)
     spectrum = cf.solve(gram, n_generators)
-    sums = [drift.row_sums(c, basis) for c in per_fit]
+    sums = [cf.rows(c, basis).sum(dim=0) for c in per_fit]
     return drift.drop_dilation(spectrum, gram, drift.agreed_drift(sums, len(mean)), basis)
 
 

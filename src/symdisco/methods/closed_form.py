@@ -122,8 +122,14 @@ def gram(constraints: torch.Tensor, basis: torch.Tensor, per_sample: bool = Fals
     if per_sample:
         norms = constraints.reshape(len(constraints), -1).norm(dim=1).clamp_min(1e-300)
         constraints = constraints / norms[:, None, None, None]
-    rows = constraints.reshape(-1, basis.shape[-1] ** 2) @ basis.reshape(basis.shape[0], -1).T
-    return rows.T @ rows
+    flat = rows(constraints, basis).reshape(-1, basis.shape[0])
+    return flat.T @ flat
+
+
+def rows(constraints: torch.Tensor, basis: torch.Tensor) -> torch.Tensor:
+    """The rows A = <C, B_j> (N, R, p) of constraints C (N, R, n, n) on the search basis B (p, n, n)."""
+    n = basis.shape[-1]
+    return constraints.reshape(*constraints.shape[:2], n * n) @ basis.reshape(basis.shape[0], -1).T
 
 
 @dataclass

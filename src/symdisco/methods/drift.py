@@ -30,6 +30,7 @@ from dataclasses import replace
 
 import torch
 
+from ..lie.dilation import DILATION_TOL
 from .closed_form import Spectrum
 
 DRIFT_SHARE = 0.1
@@ -40,21 +41,9 @@ RESOLVED = 1e-6
 """A dilation whose singular value is below this share of the largest is kept whatever its mean:
 there the derivatives are exact to rounding, and the mean of rounding errors says nothing."""
 
-HOLDS_IDENTITY = 0.1
-"""Distance of the unit identity from the found span below which the span holds the dilation
-(`lie.dilation.DILATION_TOL`, here in the standardised coordinates of the solve)."""
-
-
-def row_sums(constraints: torch.Tensor, basis: torch.Tensor) -> torch.Tensor:
-    """Per-output sums over samples (R, p) of the rows <C, B_j> of constraints C (N, R, n, n)."""
-    n = basis.shape[-1]
-    rows = constraints.reshape(*constraints.shape[:2], n * n) @ basis.reshape(basis.shape[0], -1).T
-    return rows.sum(dim=0)
-
-
 def agreed_drift(sums: list[torch.Tensor], samples: int) -> torch.Tensor:
     """The Gram matrix (p, p) of the mean shift that independent fits agree on, from each fit's
-    per-output sums (R, p) over N samples: that of the fits' mean, less that of their spread.
+    per-output sums of its rows (R, p, `closed_form.rows`) over N samples: that of the fits' mean, less that of their spread.
 
     Why less the spread: a fit's own error can drift too (a smooth error that tilts across the
     data), but independently from fit to fit, so its part in the mean's Gram matrix is what the
@@ -83,7 +72,7 @@ def drop_dilation(spectrum: Spectrum, gram: torch.Tensor, drift: torch.Tensor,
     n = basis.shape[-1]
     identity = torch.einsum("pab,ab->p", basis.double(), torch.eye(n, dtype=torch.float64) / math.sqrt(n))
     inside = kept.T @ identity                                                        # (k,)
-    if float(1.0 - inside.pow(2).sum()) > HOLDS_IDENTITY ** 2:
+    if float(1.0 - inside.pow(2).sum()) > DILATION_TOL ** 2:   # as `lie.dilation.holds_dilation`
         return spectrum, None
     coefficients = kept @ (inside / inside.norm())
     size = float(coefficients @ gram @ coefficients)

@@ -417,19 +417,20 @@ class LieSD(DiscoveryMethod):
         (how much independent fits disagree along each direction: the noise floor); and the
         per-output sums of the rows of each fit (their mean shift, `drift`). Accumulated over chunks of
         samples, so memory stays small."""
-        gram = torch.zeros(basis.shape[0], basis.shape[0], dtype=torch.float64)
+        p = basis.shape[0]
+        gram = torch.zeros(p, p, dtype=torch.float64)
         spread = torch.zeros_like(gram) if len(fits) > 1 else None
-        sums = None
+        sums = [0.0] * len(fits)
         for start in range(0, len(blocks_z), chunk):
             part = slice(start, start + chunk)
-            each = [self.constraints(dataset, blocks_z[part], values[part].double(), jac[part].double())
-                    for values, jac in fits]
-            mean = sum(each) / len(each)
-            gram += cf.gram(mean, basis)
-            part_sums = [drift.row_sums(c, basis) for c in each]
-            sums = part_sums if sums is None else [a + b for a, b in zip(sums, part_sums)]
+            each = [cf.rows(self.constraints(dataset, blocks_z[part], values[part].double(), jac[part].double()), basis)
+                    for values, jac in fits]                                     # (n, R, p) per fit
+            mean = (sum(each) / len(each)).reshape(-1, p)
+            gram += mean.T @ mean
+            sums = [total + r.sum(dim=0) for total, r in zip(sums, each)]
             if spread is not None:
-                spread += sum(cf.gram(c - mean, basis) for c in each) / (len(each) * (len(each) - 1))
+                off = [r.reshape(-1, p) - mean for r in each]
+                spread += sum(d.T @ d for d in off) / (len(each) * (len(each) - 1))
         return gram, spread, sums
 
     def check_data(self, dataset: SymmetryDataset) -> None:

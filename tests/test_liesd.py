@@ -472,3 +472,18 @@ def test_liegan_started_from_the_closed_form_keeps_so3_on_two_vectors():
     x, y, truth = sc.two_vectors_task(6000, np.random.default_rng(0))
     result = LieGAN(n_generators=3, init="liesd", seed=0).fit(dataset(x, y, truth), progress=False)
     assert result.extras["init_similarity"] >= 0.95 and result.similarity >= 0.95
+
+
+def test_a_near_gap_after_values_at_the_noise_floor_is_reported_even_when_a_larger_one_follows():
+    """Three 2-vectors, y = p1.p2 + sin(p1 x p3) + |p2|^2 (30,000 samples, abbreviated): the two
+    symmetries' values sit at their floor and end in a gap of 2.3; the spectrum's clearest gap,
+    2.4, comes after values the fits read as dependences (far above their floor)."""
+    from symdisco.methods.liesd import unclear_gap_message
+
+    values = [0.0088, 0.0174, 0.0399, 0.07, 0.09, 0.196, 0.468, 1.0]
+    noise = [0.0068, 0.0154, 0.0195, 0.01, 0.01, 0.01, 0.05, 0.1]
+    extras = {"chosen_k": 0, "gap": 0.468 / 0.196, "k_forced": False, "singular_values": values, "noise": noise}
+    message = unclear_gap_message(extras, 3.0)
+    assert message is not None and "after 2 value(s)" in message and "--generators 2" in message
+    above = {**extras, "noise": [v / 5 for v in values]}                         # every value far above its floor
+    assert unclear_gap_message(above, 3.0) is None
